@@ -1,0 +1,3 @@
+"""segstudio: semantic segmentation under heavy class imbalance."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from segstudio.launcher import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Qt-free, TensorFlow-free model of segstudio: numpy and the standard library only."""

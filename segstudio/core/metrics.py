@@ -1,0 +1,116 @@
+"""Segmentation quality that an imbalanced problem cannot hide behind.
+
+Everything is computed from a confusion matrix accumulated over a whole split,
+never averaged per batch or per image. Rows are truth, columns prediction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+
+def confusion_matrix(
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    num_classes: int,
+    ignore_index: int | Sequence[int] | None = None,
+    out: np.ndarray | None = None,
+) -> np.ndarray:
+    """Add the (truth, prediction) pairs of one batch to ``out`` (or a new matrix).
+
+    Args:
+        y_true: integer class map, any shape.
+        y_pred: integer class map, same shape.
+        num_classes: C; truth values outside 0..C-1 count as ignored.
+        ignore_index: id(s) whose truth pixels count nowhere.
+        out: an existing (C, C) int64 matrix to accumulate into.
+
+    Examples:
+        >>> confusion_matrix(np.array([0, 1, 1]), np.array([0, 1, 0]), 2)
+        array([[1, 0],
+               [1, 1]])
+    """
+    t = np.asarray(y_true).reshape(-1).astype(np.int64, copy=False)
+    p = np.asarray(y_pred).reshape(-1).astype(np.int64, copy=False)
+    if t.shape != p.shape:
+        raise ValueError(f"shape mismatch: truth {np.shape(y_true)} vs prediction {np.shape(y_pred)}")
+    keep = (t >= 0) & (t < num_classes) & (p >= 0) & (p < num_classes)
+    if ignore_index is not None:
+        for i in np.atleast_1d(ignore_index):
+            keep &= t != int(i)
+    cm = np.bincount(t[keep] * num_classes + p[keep], minlength=num_classes * num_classes)
+    cm = cm.reshape(num_classes, num_classes).astype(np.int64)
+    if out is None:
+        return cm
+    out += cm
+    return out
+
+
+def per_class_iou(cm: np.ndarray) -> np.ndarray:
+    """TP / (TP + FP + FN) per class; NaN where a class is absent from truth and prediction."""
+    cm = np.asarray(cm, dtype=np.float64)
+    tp = np.diag(cm)
+    denom = cm.sum(0) + cm.sum(1) - tp
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(denom > 0, tp / np.where(denom > 0, denom, 1), np.nan)
+
+
+def per_class_dice(cm: np.ndarray) -> np.ndarray:
+    """2TP / (2TP + FP + FN) per class; NaN where a class is absent from truth and prediction."""
+    cm = np.asarray(cm, dtype=np.float64)
+    tp = np.diag(cm)
+    denom = cm.sum(0) + cm.sum(1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(denom > 0, 2 * tp / np.where(denom > 0, denom, 1), np.nan)
+
+
+def per_class_recall(cm: np.ndarray) -> np.ndarray:
+    """TP / truth pixels per class; NaN for classes absent from truth."""
+    cm = np.asarray(cm, dtype=np.float64)
+    support = cm.sum(1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(support > 0, np.diag(cm) / np.where(support > 0, support, 1), np.nan)
+
+
+def foreground_miou(
+    cm_or_iou: np.ndarray, ignore_ids: Iterable[int] = (), background: int = 0
+) -> float:
+    """NaN-aware mean IoU over classes other than ``background`` and ``ignore_ids``.
+
+    Accepts a (C, C) confusion matrix or a per-class IoU vector. NaN if no class counts.
+    """
+    a = np.asarray(cm_or_iou, dtype=np.float64)
+    iou = per_class_iou(a) if a.ndim == 2 else a
+    mask = np.ones(iou.shape[0], dtype=bool)
+    mask[background] = False
+    for i in ignore_ids:
+        if 0 <= i < mask.size:
+            mask[i] = False
+    vals = iou[mask]
+    vals = vals[~np.isnan(vals)]
+    return float(vals.mean()) if vals.size else float("nan")
+
+
+def pixel_accuracy(cm: np.ndarray) -> float:
+    """Correct pixels / counted pixels. Shown beside foreground mIoU, never alone."""
+    cm = np.asarray(cm, dtype=np.float64)
+    total = cm.sum()
+    return float(np.trace(cm) / total) if total else float("nan")
+
+
+def summarize(cm: np.ndarray, ignore_ids: Iterable[int] = ()) -> dict:
+    """JSON-ready summary; NaN becomes None."""
+    iou = per_class_iou(cm)
+    fg = foreground_miou(iou, ignore_ids)
+
+    def clean(x: float) -> float | None:
+        return None if np.isnan(x) else float(x)
+
+    return {
+        "per_class_iou": [clean(v) for v in iou],
+        "fg_miou": clean(fg),
+        "pixel_accuracy": clean(pixel_accuracy(cm)),
+        "confusion": np.asarray(cm, dtype=np.int64).tolist(),
+    }

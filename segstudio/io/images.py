@@ -1,0 +1,109 @@
+"""Image reading: PNG, JPEG, BMP, TIFF (8/16-bit), gray, RGB or RGBA."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from segstudio.core.errors import BadFileError
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}
+TIFF_SUFFIXES = {".tif", ".tiff"}
+
+# Pillow's decompression-bomb guard would reject legitimate 20k x 20k microscopy tiles.
+Image.MAX_IMAGE_PIXELS = 1 << 31
+
+
+def is_image_file(path: Path) -> bool:
+    return path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".")
+
+
+def _read_tiff(path: Path) -> np.ndarray:
+    import tifffile
+
+    try:
+        arr = tifffile.imread(path, key=0)
+    except Exception as e:  # tifffile raises many types for corrupt files
+        raise BadFileError(path, f"unreadable TIFF ({e})") from None
+    return np.asarray(arr)
+
+
+def _read_pil(path: Path) -> Image.Image:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            im = Image.open(path)
+            im.load()  # decode now so a truncated file fails here, not later
+        return im
+    except FileNotFoundError:
+        raise BadFileError(path, "file not found") from None
+    except UnidentifiedImageError:
+        raise BadFileError(path, "not an image Pillow can identify (corrupt or unsupported format)") from None
+    except (OSError, SyntaxError, ValueError) as e:
+        raise BadFileError(path, f"unreadable or truncated image ({e})") from None
+
+
+def _normalize_image_array(path: Path, arr: np.ndarray) -> np.ndarray:
+    if arr.ndim == 3 and arr.shape[2] == 4:
+        arr = arr[..., :3]  # alpha carries no class information
+    if arr.ndim == 3 and arr.shape[2] == 1:
+        arr = arr[..., 0]
+    if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] != 3):
+        raise BadFileError(path, f"unsupported image shape {arr.shape} (need gray, RGB or RGBA)")
+    if arr.dtype == np.bool_:
+        arr = arr.astype(np.uint8) * 255
+    if arr.dtype not in (np.uint8, np.uint16):
+        if np.issubdtype(arr.dtype, np.integer) and arr.min() >= 0 and arr.max() < 65536:
+            arr = arr.astype(np.uint16)
+        elif np.issubdtype(arr.dtype, np.floating):
+            arr = arr.astype(np.float32)
+        else:
+            raise BadFileError(path, f"unsupported pixel type {arr.dtype}")
+    return arr
+
+
+def read_image(path: str | Path) -> np.ndarray:
+    """Decode an image to (H, W) or (H, W, 3), uint8 or uint16 (float32 for float TIFFs).
+
+    Raises:
+        BadFileError: missing, truncated, corrupt or unsupported file.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise BadFileError(p, "file not found")
+    if p.suffix.lower() in TIFF_SUFFIXES:
+        return _normalize_image_array(p, _read_tiff(p))
+    im = _read_pil(p)
+    if im.mode == "P":
+        im = im.convert("RGBA" if "transparency" in im.info else "RGB")
+    elif im.mode in ("I;16", "I;16B", "I;16L"):
+        return _normalize_image_array(p, np.array(im, dtype=np.uint16))
+    elif im.mode == "I":
+        return _normalize_image_array(p, np.array(im))
+    elif im.mode in ("1", "LA"):
+        im = im.convert("L")
+    elif im.mode in ("CMYK", "YCbCr", "LAB", "HSV"):
+        im = im.convert("RGB")
+    return _normalize_image_array(p, np.asarray(im))
+
+
+def image_size(path: str | Path) -> tuple[int, int]:
+    """(width, height) from the header only."""
+    p = Path(path)
+    if p.suffix.lower() in TIFF_SUFFIXES:
+        import tifffile
+
+        try:
+            with tifffile.TiffFile(p) as tf:
+                page = tf.pages[0]
+                return int(page.imagewidth), int(page.imagelength)
+        except Exception as e:
+            raise BadFileError(p, f"unreadable TIFF ({e})") from None
+    try:
+        with Image.open(p) as im:
+            return im.size
+    except (OSError, UnidentifiedImageError) as e:
+        raise BadFileError(p, f"unreadable image ({e})") from None
