@@ -1,0 +1,1 @@
+"""Keras 3 training engine: U-Net, losses, sampling, tf.data pipeline, trainer, prediction, export."""
