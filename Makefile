@@ -1,0 +1,51 @@
+# The README's two set-up commands: `make run` and `make test`. Each builds .venv if needed.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DEMO := demo
+# Re-install when the package metadata changes.
+STAMP_APP := $(VENV)/.stamp-app
+STAMP_DEV := $(VENV)/.stamp-dev
+
+.PHONY: run test demo lint bench clean package
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP_APP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(STAMP_DEV): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@ $(STAMP_APP)
+
+$(DEMO)/segstudio.db: | $(STAMP_APP)
+	$(BIN)/segstudio demo $(DEMO)
+
+demo: $(STAMP_APP) $(DEMO)/segstudio.db
+
+run: $(STAMP_APP) $(DEMO)/segstudio.db
+	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ]; then \
+		$(BIN)/segstudio gui $(DEMO); \
+	else \
+		echo "No display (DISPLAY/WAYLAND_DISPLAY unset): the window cannot open here."; \
+		echo "Running the headless demo pipeline instead; see README 'Headless commands'."; \
+		$(BIN)/segstudio stats $(DEMO) && $(BIN)/segstudio weights $(DEMO) --scheme sqrt && \
+		QT_QPA_PLATFORM=offscreen $(BIN)/segstudio gui $(DEMO) --screenshot $(DEMO)/window.png && \
+		echo "A screenshot of the window is in $(DEMO)/window.png; open the app with: xvfb-run make run"; \
+	fi
+
+test: $(STAMP_DEV)
+	QT_QPA_PLATFORM=offscreen TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/python -m pytest
+
+lint: $(STAMP_DEV)
+	$(BIN)/ruff check segstudio tests benchmarks
+	$(BIN)/lint-imports
+
+bench: $(STAMP_DEV)
+	$(BIN)/python benchmarks/bench_index.py
+
+clean:
+	rm -rf $(VENV) $(DEMO) build dist *.egg-info .pytest_cache

@@ -1,0 +1,65 @@
+"""Entry point: ``segstudio`` alone or ``segstudio gui`` opens the app; anything else is the CLI.
+
+This is the only module that imports ``segstudio.qt`` (the CLI stays usable without a display).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+
+from segstudio.cli import build_parser
+from segstudio.cli import main as cli_main
+
+NO_DISPLAY_HELP = (
+    "segstudio: no display found (DISPLAY/WAYLAND_DISPLAY unset), so the window cannot open.\n"
+    "Use the headless commands instead, e.g.:\n"
+    "  segstudio stats PROJECT        per-class pixel statistics\n"
+    "  segstudio weights PROJECT      suggested class weights\n"
+    "  segstudio train PROJECT --out model.keras\n"
+    "or run under a virtual display: xvfb-run segstudio gui PROJECT\n"
+    "(--screenshot works without a display: it renders offscreen.)"
+)
+
+
+def has_display() -> bool:
+    if sys.platform in ("win32", "darwin"):
+        return True
+    return bool(
+        os.environ.get("DISPLAY")
+        or os.environ.get("WAYLAND_DISPLAY")
+        or os.environ.get("QT_QPA_PLATFORM") in {"offscreen", "minimal", "vnc"}
+    )
+
+
+def _parse_size(text: str | None) -> tuple[int, int] | None:
+    if not text:
+        return None
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise SystemExit(f"segstudio gui: --size must look like 1400x900, got {text!r}") from None
+    return w, h
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list and args_list[0] != "gui":
+        return cli_main(args_list)
+    args = build_parser().parse_args(args_list or ["gui"])
+    if args.screenshot and not has_display():
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    if not has_display():
+        print(NO_DISPLAY_HELP, file=sys.stderr)
+        return 3
+    try:
+        from segstudio.qt.app import run_gui
+    except ImportError as e:
+        print(f"segstudio: the desktop app cannot start ({e}).", file=sys.stderr)
+        return 3
+    return run_gui(args.project, args.screenshot, _parse_size(args.size))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Qt-free orchestration over core, io, store and ml."""

@@ -1,0 +1,194 @@
+"""Import a folder of images (+ masks) into a project; bad files are reported, not fatal."""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from segstudio.core.classes import VOC_VOID, ClassInfo, ClassTable, load_class_table
+from segstudio.core.errors import BadFileError, ProjectError
+from segstudio.core.stats import count_classes
+from segstudio.io.images import is_image_file, read_image
+from segstudio.io.masks import MaskFormat, check_labels, decode_mask
+from segstudio.store.project import CountUpdate, Project
+
+Progress = Callable[[int, int], None]
+VAL_PERCENT = 15
+
+
+@dataclass
+class ImportReport:
+    added: int = 0
+    labelled: int = 0
+    skipped: list[tuple[Path, str]] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        return [f"{p}: {why}" for p, why in self.skipped]
+
+
+@dataclass
+class _Pending:
+    image: Path
+    width: int
+    height: int
+    channels: int
+    mask: Path | None = None
+    fmt: MaskFormat | None = None
+    counts: np.ndarray | None = None  # bincount over all values (before the class table)
+
+
+def stable_split(rel_path: str, val_percent: int = VAL_PERCENT) -> str:
+    """Same answer on every machine and every run: a CRC of the relative path."""
+    return "val" if zlib.crc32(rel_path.encode()) % 100 < val_percent else "train"
+
+
+def find_mask(image: Path, masks_dir: Path | None, masks_by_stem: dict[str, Path]) -> Path | None:
+    if masks_dir is None:
+        return None
+    return masks_by_stem.get(image.stem)
+
+
+def _list_images(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if is_image_file(p))
+
+
+def import_folder(
+    project_dir: str | Path,
+    images_dir: str | Path,
+    masks_dir: str | Path | None = None,
+    classes_file: str | Path | None = None,
+    progress: Progress | None = None,
+) -> tuple[Project, ImportReport]:
+    """Create (or extend) the project at ``project_dir`` from ``images_dir`` (+ ``masks_dir``).
+
+    Each bad file is skipped with its reason; the rest is imported.
+    Raises ProjectError/BadFileError only for problems that stop everything (a missing
+    folder, an unreadable class table).
+    """
+    images_dir = Path(images_dir).expanduser().resolve()
+    if not images_dir.is_dir():
+        raise ProjectError(f"{images_dir}: images folder not found")
+    mdir = Path(masks_dir).expanduser().resolve() if masks_dir else None
+    if mdir is not None and not mdir.is_dir():
+        raise ProjectError(f"{mdir}: masks folder not found")
+    given_table = load_class_table(classes_file) if classes_file else None
+
+    project = Project.create(project_dir)
+    table = given_table or (project.class_table() if len(project.class_table()) else None)
+    report = ImportReport()
+
+    masks_by_stem: dict[str, Path] = {}
+    if mdir is not None:
+        for m in _list_images(mdir):
+            masks_by_stem.setdefault(m.stem, m)
+
+    pending: list[_Pending] = []
+    images = _list_images(images_dir)
+    for k, img_path in enumerate(images):
+        if progress:
+            progress(k, len(images))
+        try:
+            arr = read_image(img_path)
+        except BadFileError as e:
+            report.skipped.append((e.path, e.problem))
+            continue
+        h, w = arr.shape[:2]
+        item = _Pending(img_path, w, h, 1 if arr.ndim == 2 else arr.shape[2])
+        mpath = find_mask(img_path, mdir, masks_by_stem)
+        if mpath is not None:
+            try:
+                decoded = decode_mask(mpath, table)
+                if decoded.size != (w, h):
+                    raise BadFileError(
+                        mpath, f"mask is {decoded.size[0]}x{decoded.size[1]} but its image is {w}x{h}"
+                    )
+                item.mask, item.fmt = mpath, decoded.format
+                item.counts = np.bincount(decoded.labels.reshape(-1))
+            except BadFileError as e:
+                report.skipped.append((e.path, e.problem))
+                continue
+        pending.append(item)
+
+    table = _settle_class_table(table, pending)
+    if given_table is not None or not len(project.class_table()):
+        project.set_class_table(table)
+
+    updates: list[CountUpdate] = []
+    for item in pending:
+        if item.counts is not None:
+            try:
+                check_labels(item.mask, item.counts, table)
+            except BadFileError as e:
+                report.skipped.append((e.path, e.problem))
+                continue
+        rel = project.relativize(item.image)
+        image_id = project.add_image(
+            item.image, item.width, item.height,
+            channels=item.channels,
+            mask_path=item.mask,
+            mask_format=item.fmt.value if item.fmt else None,
+            split=stable_split(rel),
+            image_bytes=item.image.stat().st_size,
+            image_mtime=item.image.stat().st_mtime,
+        )
+        report.added += 1
+        if item.mask is not None:
+            report.labelled += 1
+            mc = count_classes_from_bincount(item.counts, table)
+            st = item.mask.stat()
+            updates.append(CountUpdate(image_id, mc[0], mc[1], st.st_size, st.st_mtime))
+    project.set_counts(updates)
+    ensure_validation_image(project)
+    if progress:
+        progress(len(images), len(images))
+    return project, report
+
+
+def count_classes_from_bincount(counts: np.ndarray, table: ClassTable) -> tuple[np.ndarray, int]:
+    """(pixels per class, ignored pixels) from a raw bincount of mask values."""
+    C = table.num_classes
+    pixels = np.zeros(C, dtype=np.int64)
+    n = min(C, counts.size)
+    pixels[:n] = counts[:n]
+    ignored = 0
+    for i in table.ignore_ids:
+        if i < counts.size:
+            ignored += int(counts[i])
+        if i < C:
+            pixels[i] = 0
+    return pixels, ignored
+
+
+def _settle_class_table(table: ClassTable | None, pending: list[_Pending]) -> ClassTable:
+    """Use the given table (adding VOC void where palette masks need it), or build one."""
+    palette_void = any(
+        p.fmt is MaskFormat.PALETTE and p.counts is not None and p.counts.size > VOC_VOID
+        and p.counts[VOC_VOID] > 0
+        for p in pending
+    )
+    if table is not None:
+        if palette_void and VOC_VOID not in table:
+            table = table.with_class(ClassInfo(VOC_VOID, "void", (224, 224, 192), True))
+        return table
+    values: set[int] = {0}
+    for p in pending:
+        if p.counts is not None:
+            values.update(int(v) for v in np.flatnonzero(p.counts))
+    return ClassTable.from_ids(values, ignore_ids=[VOC_VOID] if palette_void else [])
+
+
+def ensure_validation_image(project: Project) -> None:
+    """At least one validation image once there are two labelled ones (never a split of 0)."""
+    labelled = project.images(labelled_only=True)
+    if len(labelled) >= 2 and not any(r.split == "val" for r in labelled):
+        pick = min(labelled, key=lambda r: zlib.crc32(r.path.encode()))
+        project.set_split([pick.id], "val")
+
+
+def counts_for_mask(mask_labels: np.ndarray, table: ClassTable):  # noqa: ANN201
+    """Counts of one decoded mask under ``table`` (used after edits)."""
+    return count_classes(mask_labels, table.num_classes, tuple(table.ignore_ids))
