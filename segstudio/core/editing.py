@@ -143,7 +143,8 @@ class MaskModel:
         a = np.asarray(labels)
         if a.ndim != 2 or a.dtype.kind not in "ui":
             raise ValueError(f"labels must be a 2-D integer array, got {a.dtype} {a.shape}")
-        return np.ascontiguousarray(a)
+        a = np.ascontiguousarray(a)
+        return a if a.flags.writeable else a.copy()
 
     @property
     def labels(self) -> np.ndarray:
