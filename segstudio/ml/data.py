@@ -1,0 +1,90 @@
+"""tf.data pipeline streaming (raw image crop, sparse integer mask crop) batches.
+
+Decoding goes through a loader callable supplied by the services layer (so every
+mask format the io layer reads works here); cropping, rare-class centring and
+flips/rotations are ``sampling.make_sample``. Labels stay sparse integers
+(uint8 for up to 255 classes) all the way into the loss -- never one-hot:
+a 16x256x256 batch of uint8 labels is 1 MiB, the same batch one-hot float32
+over 32 classes is 128 MiB.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from segstudio.ml.sampling import CropSampler, Loader, make_sample
+
+
+def label_dtype(num_classes: int) -> np.dtype:
+    """The smallest unsigned type holding every class id and the ignore index."""
+    return np.dtype(np.uint8) if num_classes <= 255 else np.dtype(np.uint16)
+
+
+def default_ignore_index(num_classes: int) -> int:
+    return int(np.iinfo(label_dtype(num_classes)).max)
+
+
+def training_dataset(
+    load: Loader,
+    sampler: CropSampler,
+    *,
+    crop: int,
+    batch: int,
+    channels: int,
+    num_classes: int,
+    seed: int = 0,
+    ignore_index: int | None = None,
+    start: int = 0,
+    flip_rotate: bool = True,
+    parallel: int | None = None,
+) -> tf.data.Dataset:
+    """Infinite, deterministic dataset of ((B,S,S,ch) float32, (B,S,S) uint8/uint16) batches.
+
+    Sample k is a pure function of (seed, k); ``start`` skips the first samples, so a
+    resumed run continues the same sequence.
+    """
+    ign = default_ignore_index(num_classes) if ignore_index is None else ignore_index
+    ldt = label_dtype(num_classes)
+
+    def one(k):
+        image, labels = make_sample(load, sampler, int(k), seed, crop, ign, flip_rotate)
+        if image.shape[-1] != channels:
+            image = _match_channels(image, channels)
+        return image, labels.astype(ldt, copy=False)
+
+    def fn(k):
+        image, labels = tf.numpy_function(one, [k], [tf.float32, tf.as_dtype(ldt)], stateful=False)
+        image.set_shape((crop, crop, channels))
+        labels.set_shape((crop, crop))
+        return image, labels
+
+    ds = tf.data.Dataset.range(int(start), np.iinfo(np.int64).max)
+    ds = ds.map(fn, num_parallel_calls=parallel or tf.data.AUTOTUNE, deterministic=True)
+    ds = ds.batch(batch, drop_remainder=True)
+    options = tf.data.Options()
+    options.deterministic = True
+    # each worker draws its own sample indices: no need to shard files
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return ds.with_options(options).prefetch(tf.data.AUTOTUNE)
+
+
+def _match_channels(image: np.ndarray, channels: int) -> np.ndarray:
+    """Gray -> RGB by repetition, RGB -> gray by luminance (BT.601)."""
+    if image.shape[-1] == 1 and channels == 3:
+        return np.repeat(image, 3, axis=-1)
+    if image.shape[-1] >= 3 and channels == 1:
+        rgb = image[..., :3].astype(np.float32)
+        return (rgb @ np.array([0.299, 0.587, 0.114], np.float32))[..., None]
+    raise ValueError(f"cannot turn {image.shape[-1]} channels into {channels}")
+
+
+def as_model_input(image: np.ndarray, channels: int) -> np.ndarray:
+    """(H,W) or (H,W,c) raw array -> (H,W,channels) float32."""
+    a = np.asarray(image)
+    if a.ndim == 2:
+        a = a[..., None]
+    if a.shape[-1] == 4:  # drop alpha
+        a = a[..., :3]
+    a = a.astype(np.float32, copy=False)
+    return a if a.shape[-1] == channels else _match_channels(a, channels)

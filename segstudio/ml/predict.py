@@ -1,0 +1,117 @@
+"""Tiled inference: any image size in bounded memory, identical to whole-image inference.
+
+Each tile is the output window plus a margin of context on every side; only the
+window is kept. With the margin at least the network's receptive radius and tile
+origins on the 2**depth pooling grid, every kept pixel sees exactly the inputs it
+would see in one whole-image pass, so the class map equals whole-image inference
+everywhere except within one margin of the image border (where padding differs).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from segstudio.ml import losses as _losses  # noqa: F401  (registers the losses for load_model)
+from segstudio.ml.data import as_model_input
+from segstudio.ml.unet import model_depth, receptive_radius
+
+
+@dataclass
+class Prediction:
+    classes: np.ndarray  # (H,W) uint8 (uint16 above 256 classes)
+    confidence: np.ndarray  # (H,W) float32: max softmax probability
+    probs: np.ndarray | None = None  # (H,W,C) float32, only when asked for
+
+
+def load_model(path: str | Path, compile: bool = False) -> keras.Model:
+    return keras.saving.load_model(str(path), compile=compile)
+
+
+def model_channels(model: keras.Model) -> int:
+    return int(model.input_shape[-1])
+
+
+def default_margin(model: keras.Model) -> int:
+    m = 2 ** model_depth(model)
+    return int(math.ceil(receptive_radius(model_depth(model)) / m) * m)
+
+
+def _run(model, batch: np.ndarray) -> np.ndarray:
+    return np.asarray(model(batch, training=False), dtype=np.float32)
+
+
+def _pad(a: np.ndarray, top: int, bottom: int, left: int, right: int) -> np.ndarray:
+    mode = "reflect" if min(a.shape[:2]) > 1 else "edge"
+    return np.pad(a, ((top, bottom), (left, right), (0, 0)), mode=mode)
+
+
+def predict_whole(model: keras.Model, image: np.ndarray) -> np.ndarray:
+    """(H,W,C) probabilities from one pass, padding bottom/right to the pooling multiple."""
+    x = as_model_input(image, model_channels(model))
+    h, w = x.shape[:2]
+    m = 2 ** model_depth(model)
+    x = _pad(x, 0, -h % m, 0, -w % m)
+    return _run(model, x[None])[0, :h, :w]
+
+
+def predict_tiled(
+    model: keras.Model,
+    image: np.ndarray,
+    tile: int = 512,
+    margin: int | None = None,
+    batch: int = 4,
+    keep_probs: bool = False,
+) -> Prediction:
+    """Class map and confidence of an image of any size, ``tile`` x ``tile`` inputs at a time.
+
+    Args:
+        tile: input tile side (rounded up to the pooling multiple; at least 2*margin + multiple).
+        margin: context kept around each window; default the receptive radius.
+        batch: tiles per forward pass.
+        keep_probs: also return (H,W,C) probabilities (memory H*W*C*4 bytes).
+    """
+    m = 2 ** model_depth(model)
+    margin = default_margin(model) if margin is None else int(math.ceil(margin / m) * m)
+    tile = max(int(math.ceil(tile / m) * m), 2 * margin + m)
+    stride = tile - 2 * margin
+    raw = np.asarray(image)
+    if raw.ndim == 2:
+        raw = raw[..., None]
+    h, w = raw.shape[:2]
+    ny, nx = math.ceil(h / stride), math.ceil(w / stride)
+    # pad raw pixels (not float copies) so a 4096x4096 uint8 image costs ~17 MB here
+    padded = _pad(raw, margin, ny * stride + margin - h, margin, nx * stride + margin - w)
+    channels = model_channels(model)
+    num_classes = int(model.output_shape[-1])
+    cls_dtype = np.uint8 if num_classes <= 256 else np.uint16
+    classes = np.zeros((h, w), cls_dtype)
+    conf = np.zeros((h, w), np.float32)
+    probs = np.zeros((h, w, num_classes), np.float32) if keep_probs else None
+    origins = [(iy * stride, ix * stride) for iy in range(ny) for ix in range(nx)]
+    for start in range(0, len(origins), batch):
+        group = origins[start : start + batch]
+        x = np.stack([as_model_input(padded[y : y + tile, x0 : x0 + tile], channels) for y, x0 in group])
+        out = _run(model, x)
+        for (y, x0), p in zip(group, out, strict=True):
+            win = p[margin : margin + stride, margin : margin + stride]
+            hh, ww = min(stride, h - y), min(stride, w - x0)
+            win = win[:hh, :ww]
+            classes[y : y + hh, x0 : x0 + ww] = win.argmax(-1)
+            conf[y : y + hh, x0 : x0 + ww] = win.max(-1)
+            if probs is not None:
+                probs[y : y + hh, x0 : x0 + ww] = win
+    return Prediction(classes, conf, probs)
+
+
+def predict_image(model: keras.Model, image: np.ndarray, tile: int = 512, batch: int = 4) -> Prediction:
+    """Whole-image pass when the image fits in one tile, tiled otherwise."""
+    h, w = np.shape(image)[:2]
+    if h * w <= tile * tile:
+        p = predict_whole(model, image)
+        return Prediction(p.argmax(-1).astype(np.uint8 if p.shape[-1] <= 256 else np.uint16), p.max(-1), p)
+    return predict_tiled(model, image, tile=tile, batch=batch)
