@@ -142,6 +142,8 @@ def load_class_table(path: str | Path) -> ClassTable:
         text = p.read_text(encoding="utf-8-sig")
     except OSError as e:
         raise BadFileError(p, f"cannot read class table ({e.strerror or e})") from None
+    except UnicodeDecodeError:
+        raise BadFileError(p, "class table is not UTF-8 text") from None
     try:
         if p.suffix.lower() == ".json":
             return _from_json(text)
@@ -179,14 +181,19 @@ def _from_labelmap(text: str) -> ClassTable:
 def _from_records(records: Sequence[dict]) -> ClassTable:
     out = []
     for i, r in enumerate(records):
+        if not isinstance(r, dict):
+            raise ValueError(f"entry {i + 1}: expected an object with id, name, color, got {r!r}")
         cid = int(r.get("id", i))
         if not 0 <= cid < 65536:
             raise ValueError(f"class id {cid} outside 0..65535")
         name = str(r.get("name", f"class {cid}"))
         color = r.get("color", r.get("colour"))
-        rgb = default_color(cid) if color in (None, "") else (
-            tuple(int(c) for c in color) if isinstance(color, list | tuple) else parse_color(str(color))
-        )
+        if color in (None, ""):
+            rgb = default_color(cid)
+        elif isinstance(color, list | tuple):
+            rgb = parse_color(",".join(str(int(c)) for c in color))  # same checks as text
+        else:
+            rgb = parse_color(str(color))
         ignore = str(r.get("ignore", "false")).strip().lower() in {"1", "true", "yes"}
         out.append(ClassInfo(cid, name, rgb, ignore))  # type: ignore[arg-type]
     if not out:
