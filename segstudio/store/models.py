@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -40,13 +40,14 @@ class ImageRow(Base):
     indexed_mask_bytes: Mapped[int | None] = mapped_column(default=None)
     indexed_mask_mtime: Mapped[float | None] = mapped_column(Float, default=None)
     ignored_pixels: Mapped[int] = mapped_column(default=0)
-    split: Mapped[str] = mapped_column(String(8), default="train")
+    split: Mapped[str] = mapped_column(String(8), default="train", index=True)  # ix_images_split
     status: Mapped[str] = mapped_column(String(16), default="unlabelled")
     added_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class ClassCountRow(Base):
     __tablename__ = "class_counts"
+    __table_args__ = (Index("ix_class_counts_class", "class_id"),)  # as in migration 0001
     image_id: Mapped[int] = mapped_column(
         ForeignKey("images.id", ondelete="CASCADE"), primary_key=True
     )

@@ -8,7 +8,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import URL, Engine, create_engine, event
 
 from segstudio.core.errors import ProjectError
 
@@ -30,9 +30,17 @@ def known_revisions() -> set[str]:
 
 
 def stored_revision(db_path: Path) -> str | None:
-    """Read the schema revision without writing anything (read-only URI connection)."""
+    """Read the schema revision without writing anything (read-only URI connection).
+
+    The path is percent-encoded (a folder named 'Run #3' must not be cut at '#'), and
+    without a '-wal' file beside it the database is opened immutable, so a read-only look
+    does not leave '-shm'/'-wal' files behind in the folder.
+    """
+    db_path = Path(db_path).resolve()
+    wal = db_path.with_name(db_path.name + "-wal")
+    uri = db_path.as_uri() + ("?mode=ro" if wal.exists() else "?mode=ro&immutable=1")
     try:
-        con = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+        con = sqlite3.connect(uri, uri=True)
     except sqlite3.Error as e:
         raise ProjectError(f"{db_path}: cannot open the project database ({e})") from None
     try:
@@ -51,7 +59,7 @@ def stored_revision(db_path: Path) -> str | None:
 
 def make_engine(db_path: Path) -> Engine:
     engine = create_engine(
-        f"sqlite:///{db_path}",
+        URL.create("sqlite", database=str(db_path)),  # no URL parsing: '%' or '#' in paths
         connect_args={"timeout": 30, "check_same_thread": False},
     )
 
