@@ -1,0 +1,91 @@
+"""Export a trained model as .keras, TF SavedModel or ONNX, each with a model card JSON beside it."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import keras
+
+from segstudio.core.errors import SegstudioError
+from segstudio.ml.predict import load_model
+
+FORMATS = ("keras", "savedmodel", "onnx")
+
+
+def card_path(model_path: str | Path) -> Path:
+    """``model.keras`` -> ``model.card.json``; a SavedModel folder ``m`` -> ``m.card.json``."""
+    p = Path(model_path)
+    return p.with_name((p.stem if p.suffix else p.name) + ".card.json")
+
+
+def write_card(model_path: str | Path, card: dict) -> Path:
+    out = card_path(model_path)
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text(json.dumps(card, indent=1, allow_nan=False))
+    os.replace(tmp, out)
+    return out
+
+
+def read_card(model_path: str | Path) -> dict:
+    p = card_path(model_path)
+    return json.loads(p.read_text()) if p.exists() else {}
+
+
+def input_spec(model: keras.Model) -> dict:
+    return {
+        "name": model.inputs[0].name if model.inputs else "image",
+        "shape": ["batch", "height", "width", int(model.input_shape[-1])],
+        "dtype": "float32",
+        "values": "raw pixel values (0-255 for 8-bit images); the model normalises them itself",
+        "size_multiple": _size_multiple(model),
+        "output": "softmax probabilities (batch, height, width, classes); argmax = class id",
+    }
+
+
+def _size_multiple(model: keras.Model) -> int:
+    from segstudio.ml.unet import model_depth
+
+    return 2 ** model_depth(model)
+
+
+def export_model(model_path: str | Path, fmt: str, out: str | Path, card: dict | None = None) -> Path:
+    """Write ``model_path`` (a .keras file) as ``fmt`` at ``out``, plus ``out``'s model card."""
+    fmt = fmt.lower()
+    if fmt not in FORMATS:
+        raise SegstudioError(f"unknown export format {fmt!r}; choose from {', '.join(FORMATS)}")
+    src, dst = Path(model_path), Path(out)
+    model = load_model(src, compile=False)
+    card = dict(card if card is not None else read_card(src))
+    card.setdefault("input", input_spec(model))
+    card["format"] = fmt
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "keras":
+        if dst.suffix != ".keras":
+            raise SegstudioError(f"{dst}: a Keras export needs a .keras file name")
+        if src.resolve() != dst.resolve():
+            shutil.copyfile(src, dst)
+    elif fmt == "savedmodel":
+        if dst.exists():
+            raise SegstudioError(f"{dst}: already exists; choose a new folder for the SavedModel")
+        model.export(str(dst), format="tf_saved_model", verbose=False)
+        card["serving_signature"] = "serve (inputs: raw float32 images NHWC) -> probabilities"
+    else:
+        _export_onnx(model, dst)
+    write_card(dst, card)
+    return dst
+
+
+def _export_onnx(model: keras.Model, dst: Path) -> None:
+    try:
+        import tensorflow as tf
+        import tf2onnx  # optional extra: pip install 'segstudio[onnx]'
+    except ImportError:
+        raise SegstudioError(
+            "ONNX export needs tf2onnx: pip install 'segstudio[onnx]' (tf2onnx, onnxruntime)"
+        ) from None
+    spec = (tf.TensorSpec((None, None, None, int(model.input_shape[-1])), tf.float32, name="image"),)
+    fn = tf.function(lambda x: model(x, training=False))
+    tf2onnx.convert.from_function(fn, input_signature=spec, opset=17, output_path=str(dst))
