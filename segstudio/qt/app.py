@@ -1,0 +1,83 @@
+"""Application start-up: ``run_gui(project, screenshot, size)`` (called by segstudio.launcher)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pyqtgraph as pg
+from PySide6 import QtCore, QtGui, QtWidgets
+
+DEFAULT_SIZE = (1400, 900)
+SETTLE_MS = 400
+
+
+def dark_palette() -> QtGui.QPalette:
+    p = QtGui.QPalette()
+    C = QtGui.QPalette.ColorRole
+    base, window, text = QtGui.QColor(30, 31, 34), QtGui.QColor(43, 45, 48), QtGui.QColor(222, 222, 222)
+    for role, color in (
+        (C.Window, window), (C.WindowText, text), (C.Base, base), (C.AlternateBase, QtGui.QColor(38, 40, 43)),
+        (C.ToolTipBase, QtGui.QColor(60, 63, 66)), (C.ToolTipText, text), (C.Text, text),
+        (C.Button, QtGui.QColor(55, 58, 62)), (C.ButtonText, text), (C.BrightText, QtGui.QColor(255, 90, 90)),
+        (C.Highlight, QtGui.QColor(53, 116, 196)), (C.HighlightedText, QtGui.QColor(255, 255, 255)),
+        (C.Link, QtGui.QColor(100, 160, 240)), (C.PlaceholderText, QtGui.QColor(130, 130, 130)),
+    ):
+        p.setColor(role, color)
+    for role in (C.Text, C.ButtonText, C.WindowText):
+        p.setColor(QtGui.QPalette.ColorGroup.Disabled, role, QtGui.QColor(120, 120, 120))
+    return p
+
+
+def make_app(argv: list[str] | None = None) -> QtWidgets.QApplication:
+    """The QApplication with segstudio's look (reuses an existing one, e.g. under pytest-qt)."""
+    pg.setConfigOptions(imageAxisOrder="row-major", foreground=(200, 200, 200), antialias=True)
+    app = QtWidgets.QApplication.instance()
+    if app is None:
+        QtCore.QCoreApplication.setOrganizationName("segstudio")
+        QtCore.QCoreApplication.setApplicationName("segstudio")
+        app = QtWidgets.QApplication(argv if argv is not None else sys.argv[:1])
+    app.setStyle("Fusion")
+    app.setPalette(dark_palette())
+    font = app.font()
+    if font.pointSizeF() < 9.5:
+        font.setPointSizeF(9.5)
+        app.setFont(font)
+    return app
+
+
+def grab_window(window: QtWidgets.QWidget, path: str | Path) -> bool:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return window.grab().save(str(path), "PNG")
+
+
+def run_gui(project: str | None = None, screenshot: str | None = None,
+            size: tuple[int, int] | None = None) -> int:
+    """Open the main window (on ``project``); with ``screenshot``, save a PNG of it and exit."""
+    from segstudio.qt.main_window import MainWindow
+
+    app = make_app()
+    window = MainWindow(dialogs=screenshot is None, restore_layout=screenshot is None)
+    if screenshot is not None or size is not None or not window.restored_geometry:
+        window.resize(*(size or DEFAULT_SIZE))
+    window.show()
+    if project:
+        if window.open_project(project):
+            window.open_first_image(richest=screenshot is not None)
+    if screenshot is None:
+        return app.exec()
+    result = {"ok": False}
+
+    def shoot() -> None:
+        result["ok"] = grab_window(window, screenshot)
+        window.close()
+        app.quit()
+
+    QtCore.QTimer.singleShot(SETTLE_MS, shoot)
+    app.exec()
+    if not result["ok"]:
+        print(f"segstudio: could not write the screenshot {screenshot}", file=sys.stderr)
+        return 1
+    print(screenshot)
+    return 0

@@ -1,0 +1,115 @@
+"""Tool bar: tools (B E F P I), brush size ([ ]), current class, overlay opacity/toggle, levels."""
+
+from __future__ import annotations
+
+from PySide6 import QtCore, QtGui, QtWidgets
+from superqt import QLabeledDoubleRangeSlider
+
+from segstudio.core.classes import ClassTable
+from segstudio.core.tools import MAX_BRUSH, MIN_BRUSH, Tool, next_brush_size
+from segstudio.qt.class_panel import swatch_icon
+
+TOOL_SHORT_NAMES = {Tool.BRUSH: "Brush", Tool.ERASER: "Eraser", Tool.FILL: "Fill", Tool.POLYGON: "Polygon",
+                    Tool.PICKER: "Picker"}
+TOOL_ICON_TEXT = {Tool.BRUSH: "●", Tool.ERASER: "◌", Tool.FILL: "▨", Tool.POLYGON: "⬠", Tool.PICKER: "⊕"}
+
+
+class EditToolBar(QtWidgets.QToolBar):
+    toolChosen = QtCore.Signal(object)  # Tool
+    sizeChanged = QtCore.Signal(int)
+    labelChosen = QtCore.Signal(int)
+    opacityChanged = QtCore.Signal(float)
+    overlayToggled = QtCore.Signal(bool)
+    levelsChanged = QtCore.Signal(float, float)
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None):
+        super().__init__("Tools", parent)
+        self.setObjectName("EditToolBar")
+        self.setToolButtonStyle(QtCore.Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.tool_group = QtGui.QActionGroup(self)
+        self.tool_actions: dict[Tool, QtGui.QAction] = {}
+        for tool in Tool:
+            act = QtGui.QAction(f"{TOOL_ICON_TEXT[tool]} {TOOL_SHORT_NAMES[tool]}", self)
+            act.setCheckable(True)
+            act.setShortcut(tool.shortcut)
+            act.setToolTip(f"{tool.title} ({tool.shortcut})")
+            act.triggered.connect(lambda _=False, t=tool: self.toolChosen.emit(t))
+            self.tool_group.addAction(act)
+            self.addAction(act)
+            self.tool_actions[tool] = act
+        self.tool_actions[Tool.BRUSH].setChecked(True)
+        self.addSeparator()
+        self.addWidget(QtWidgets.QLabel(" Size "))
+        self.size_spin = QtWidgets.QSpinBox()
+        self.size_spin.setRange(MIN_BRUSH, MAX_BRUSH)
+        self.size_spin.setSuffix(" px")
+        self.size_spin.setToolTip("Brush diameter in image pixels ( [ smaller, ] larger )")
+        self.size_spin.setValue(9)
+        self.size_spin.valueChanged.connect(self.sizeChanged)
+        self.addWidget(self.size_spin)
+        self.smaller = QtGui.QAction("Smaller brush", self, shortcut="[", triggered=lambda: self.step_size(-1))
+        self.larger = QtGui.QAction("Larger brush", self, shortcut="]", triggered=lambda: self.step_size(+1))
+        # keyboard-only: the window adds these (a tool bar would show them as buttons)
+        self.shortcut_actions = [self.smaller, self.larger]
+        self.addSeparator()
+        self.addWidget(QtWidgets.QLabel(" Class "))
+        self.class_combo = QtWidgets.QComboBox()
+        self.class_combo.setMinimumContentsLength(14)
+        self.class_combo.setToolTip("Class the brush, fill and polygon paint (1–9 select the first classes)")
+        self.class_combo.currentIndexChanged.connect(self._class_changed)
+        self.addWidget(self.class_combo)
+        self.addSeparator()
+        self.overlay_action = QtGui.QAction("Mask", self, checkable=True, checked=True, shortcut="O")
+        self.overlay_action.setToolTip("Show the class overlay (O)")
+        self.overlay_action.toggled.connect(self.overlayToggled)
+        self.addAction(self.overlay_action)
+        self.opacity_slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
+        self.opacity_slider.setRange(0, 100)
+        self.opacity_slider.setValue(55)
+        self.opacity_slider.setMaximumWidth(110)
+        self.opacity_slider.setToolTip("Overlay opacity")
+        self.opacity_slider.valueChanged.connect(lambda v: self.opacityChanged.emit(v / 100))
+        self.addWidget(self.opacity_slider)
+        self.addSeparator()
+        self.addWidget(QtWidgets.QLabel(" Levels "))
+        self.levels = QLabeledDoubleRangeSlider(QtCore.Qt.Orientation.Horizontal)
+        self.levels.setRange(0, 255)
+        self.levels.setValue((0, 255))
+        self.levels.setDecimals(0)
+        self.levels.setMinimumWidth(200)
+        self.levels.setToolTip("Display range of gray images (8 or 16 bit)")
+        self.levels.valueChanged.connect(lambda v: self.levelsChanged.emit(float(v[0]), float(v[1])))
+        self.addWidget(self.levels)
+
+    # -- state the window pushes in ------------------------------------------------------
+    def set_tool(self, tool: Tool) -> None:
+        self.tool_actions[tool].setChecked(True)
+
+    def step_size(self, step: int) -> None:
+        self.size_spin.setValue(next_brush_size(self.size_spin.value(), step))
+
+    def set_classes(self, table: ClassTable, current: int | None) -> None:
+        self.class_combo.blockSignals(True)
+        self.class_combo.clear()
+        for c in table:
+            self.class_combo.addItem(swatch_icon(c.color, c.ignore), f"{c.id}  {c.name}", c.id)
+        self.class_combo.blockSignals(False)
+        if current is not None:
+            self.set_label(current)
+
+    def set_label(self, class_id: int) -> None:
+        idx = self.class_combo.findData(class_id)
+        if idx >= 0 and idx != self.class_combo.currentIndex():
+            self.class_combo.setCurrentIndex(idx)
+
+    def _class_changed(self, idx: int) -> None:
+        cid = self.class_combo.itemData(idx)
+        if cid is not None:
+            self.labelChosen.emit(cid)
+
+    def set_level_range(self, lo: float, hi: float, value: tuple[float, float], enabled: bool) -> None:
+        self.levels.blockSignals(True)
+        self.levels.setRange(lo, hi)
+        self.levels.setValue(value)
+        self.levels.blockSignals(False)
+        self.levels.setEnabled(enabled)

@@ -1,0 +1,347 @@
+"""The main window: composes the canvas, panels, tool bar and menus, and wires their signals
+to the :class:`AnnotationSession`. No I/O or drawing logic lives here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from segstudio.core.tools import Tool
+from segstudio.qt.canvas import ImageCanvas, default_levels
+from segstudio.qt.class_panel import ClassPanel
+from segstudio.qt.dialogs import NewProjectDialog, show_import_report
+from segstudio.qt.edit_toolbar import EditToolBar
+from segstudio.qt.errors import ErrorReporter
+from segstudio.qt.image_list import ImageListPanel
+from segstudio.qt.session import AnnotationSession
+from segstudio.qt.settings import add_recent_project, app_settings, recent_projects
+from segstudio.qt.start_page import StartPage
+from segstudio.qt.stats_panel import StatsPanel
+
+SHORTCUTS = [
+    ("B / E / F / P / I", "Brush, eraser, flood fill, polygon/lasso, class picker"),
+    ("[  /  ]", "Smaller / larger brush"),
+    ("1 … 9, 0", "Paint class 1 … 9; 0 = background"),
+    ("Right-drag (brush)", "Erase"),
+    ("Enter / Esc", "Close / cancel the polygon"),
+    ("Ctrl+Z / Ctrl+Shift+Z", "Undo / redo the last stroke"),
+    ("Ctrl+S", "Save the mask (also automatic when leaving an image)"),
+    ("Page Down / Page Up", "Next / previous image in the list"),
+    ("O", "Show or hide the mask overlay"),
+    ("Wheel, middle-drag, Ctrl+0", "Zoom about the cursor, pan, fit the image"),
+]
+
+
+class MainWindow(QtWidgets.QMainWindow):
+    def __init__(self, *, dialogs: bool = True, restore_layout: bool = True):
+        super().__init__()
+        self.setWindowTitle("segstudio")
+        self.setDockNestingEnabled(True)
+        self.errors = ErrorReporter(self, dialogs=dialogs)
+        self.session = AnnotationSession(self.errors, self)
+        self.canvas = ImageCanvas()
+        self.start_page = StartPage()
+        self.stack = QtWidgets.QStackedWidget()
+        self.stack.addWidget(self.start_page)
+        self.stack.addWidget(self.canvas)
+        self.setCentralWidget(self.stack)
+        self.image_list = ImageListPanel()
+        self.class_panel = ClassPanel()
+        self.stats_panel = StatsPanel()
+        self.docks = {
+            "images": self._dock("Images", self.image_list, QtCore.Qt.DockWidgetArea.LeftDockWidgetArea),
+            "classes": self._dock("Classes", self.class_panel, QtCore.Qt.DockWidgetArea.RightDockWidgetArea),
+            "statistics": self._dock("Class statistics and weights", self.stats_panel,
+                                     QtCore.Qt.DockWidgetArea.BottomDockWidgetArea),
+        }
+        self.toolbar = EditToolBar(self)
+        self.addToolBar(self.toolbar)
+        self.addActions(self.toolbar.shortcut_actions)
+        self._build_status_bar()
+        self._build_menus()
+        self._connect()
+        self.resizeDocks([self.docks["images"], self.docks["classes"]], [250, 440], QtCore.Qt.Orientation.Horizontal)
+        self.resizeDocks([self.docks["statistics"]], [250], QtCore.Qt.Orientation.Vertical)
+        self._restore_layout = restore_layout
+        self.restored_geometry = False
+        if restore_layout:
+            s = app_settings()
+            if s.value("geometry") is not None:
+                self.restored_geometry = self.restoreGeometry(s.value("geometry"))
+            if s.value("window_state") is not None:
+                self.restoreState(s.value("window_state"))
+        self._refresh_recent()
+        self._show_project_widgets(False)
+
+    # -- composition ---------------------------------------------------------------
+    def _dock(self, title: str, widget: QtWidgets.QWidget, area) -> QtWidgets.QDockWidget:  # noqa: ANN001
+        dock = QtWidgets.QDockWidget(title, self)
+        dock.setObjectName(f"dock_{title.split()[0].lower()}")
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _build_status_bar(self) -> None:
+        self.cursor_label = QtWidgets.QLabel()
+        self.cursor_label.setMinimumWidth(320)
+        self.image_label = QtWidgets.QLabel()
+        self.progress = QtWidgets.QProgressBar()
+        self.progress.setMaximumWidth(220)
+        self.progress.setVisible(False)
+        bar = self.statusBar()
+        bar.addPermanentWidget(self.progress)
+        bar.addPermanentWidget(self.image_label)
+        bar.addPermanentWidget(self.cursor_label)
+
+    def _action(self, menu: QtWidgets.QMenu, text: str, slot, shortcut=None, tip: str = "") -> QtGui.QAction:  # noqa: ANN001
+        act = menu.addAction(text)
+        act.triggered.connect(slot)
+        if shortcut is not None:
+            if isinstance(shortcut, list | tuple):
+                act.setShortcuts([QtGui.QKeySequence(s) for s in shortcut])
+            else:
+                act.setShortcut(QtGui.QKeySequence(shortcut))
+        if tip:
+            act.setStatusTip(tip)
+        return act
+
+    def _build_menus(self) -> None:
+        K = QtGui.QKeySequence.StandardKey
+        file = self.menuBar().addMenu("&File")
+        self._action(file, "&New project from folders…", self.new_project, K.New)
+        self._action(file, "&Open project…", self.ask_open_project, K.Open)
+        self.recent_menu = file.addMenu("Open &recent")
+        file.addSeparator()
+        self.save_action = self._action(file, "&Save mask", self.session.save, K.Save)
+        self.autosave_action = file.addAction("Autosave when leaving an image")
+        self.autosave_action.setCheckable(True)
+        self.autosave_action.setChecked(True)
+        self.autosave_action.toggled.connect(lambda on: setattr(self.session, "autosave", on))
+        file.addSeparator()
+        self._action(file, "&Quit", self.close, K.Quit)
+        edit = self.menuBar().addMenu("&Edit")
+        self.undo_action = self._action(edit, "&Undo stroke", self.session.undo, K.Undo)
+        self.redo_action = self._action(edit, "&Redo stroke", self.session.redo, ["Ctrl+Shift+Z", "Ctrl+Y"])
+        edit.addSeparator()
+        for act in self.toolbar.tool_actions.values():
+            edit.addAction(act)
+        edit.addActions(self.toolbar.shortcut_actions)
+        edit.addSeparator()
+        self._action(edit, "Close polygon", self.canvas.finish_gesture, ["Return", "Enter"])
+        self._action(edit, "Cancel polygon", self.canvas.cancel_gesture, "Escape")
+        for n in range(10):
+            act = QtGui.QAction(self)
+            act.setShortcut(QtGui.QKeySequence(str(n)))
+            act.triggered.connect(lambda _=False, cid=n: self.choose_class(cid))
+            self.addAction(act)
+        view = self.menuBar().addMenu("&View")
+        self._action(view, "Next image", lambda: self.image_list.step(+1), ["PgDown", "Ctrl+Right"])
+        self._action(view, "Previous image", lambda: self.image_list.step(-1), ["PgUp", "Ctrl+Left"])
+        view.addSeparator()
+        self._action(view, "&Fit image", self.canvas.fit, ["Ctrl+0", "Home"])
+        self._action(view, "Zoom &in", lambda: self.canvas.zoom(1.25), [K.ZoomIn, "+", "="])
+        self._action(view, "Zoom &out", lambda: self.canvas.zoom(0.8), [K.ZoomOut, "-"])
+        view.addAction(self.toolbar.overlay_action)
+        view.addSeparator()
+        for dock in self.docks.values():
+            view.addAction(dock.toggleViewAction())
+        help_menu = self.menuBar().addMenu("&Help")
+        self._action(help_menu, "&Keyboard shortcuts", self.show_shortcuts, "F1")
+
+    def _connect(self) -> None:
+        s, c, tb = self.session, self.canvas, self.toolbar
+        s.projectOpened.connect(self._project_opened)
+        s.classesChanged.connect(self._classes_changed)
+        s.statsChanged.connect(self._stats_changed)
+        s.imagesChanged.connect(self.refresh_image_list)
+        s.imageLoaded.connect(self._image_loaded)
+        s.dirtyChanged.connect(self._update_title)
+        s.historyChanged.connect(lambda u, r: (self.undo_action.setEnabled(u), self.redo_action.setEnabled(r)))
+        s.busy.connect(self._busy)
+        self.image_list.imageChosen.connect(self._image_chosen)
+        self.class_panel.classSelected.connect(self.choose_class)
+        self.class_panel.renameRequested.connect(lambda cid, name: s.update_class(cid, name=name))
+        self.class_panel.recolourRequested.connect(lambda cid, rgb: s.update_class(cid, color=tuple(rgb)))
+        self.class_panel.ignoreRequested.connect(lambda cid, on: s.update_class(cid, ignore=on))
+        self.class_panel.addRequested.connect(s.add_class)
+        self.class_panel.mergeRequested.connect(s.merge_classes)
+        self.class_panel.filterRequested.connect(lambda cid: self.image_list.filter_by(class_id=cid))
+        tb.toolChosen.connect(c.set_tool)
+        tb.sizeChanged.connect(c.set_brush_size)
+        tb.labelChosen.connect(self.choose_class)
+        tb.opacityChanged.connect(c.set_overlay_opacity)
+        tb.overlayToggled.connect(c.set_overlay_visible)
+        tb.levelsChanged.connect(c.set_levels)
+        c.classPicked.connect(self._class_picked)
+        c.cursorMoved.connect(self._cursor_moved)
+        self.start_page.openRequested.connect(self.ask_open_project)
+        self.start_page.newRequested.connect(self.new_project)
+        self.start_page.recentChosen.connect(self.open_project)
+        c.set_brush_size(tb.size_spin.value())
+
+    # -- project ----------------------------------------------------------------------
+    def open_project(self, folder: str | Path) -> bool:
+        if not self.session.open_project(folder):
+            return False
+        if self._restore_layout:
+            self._refresh_recent(add_recent_project(folder))
+        return True
+
+    def ask_open_project(self) -> None:
+        folder = QtWidgets.QFileDialog.getExistingDirectory(self, "Open project folder")
+        if folder:
+            self.open_project(folder)
+
+    def new_project(self) -> None:
+        dlg = NewProjectDialog(self)
+        if dlg.exec() != QtWidgets.QDialog.DialogCode.Accepted:
+            return
+        req = dlg.request()
+        from segstudio.services.project_import import import_folder
+
+        def done(report) -> None:  # noqa: ANN001
+            show_import_report(self, report.added, report.labelled, report.skipped)
+            self.open_project(req.project_dir)
+
+        self.session.run_in_thread("Import", import_folder, req.project_dir, req.images_dir, req.masks_dir,
+                                   req.classes_file, on_return=done,
+                                   on_finish=lambda: self._busy("", 0, 0))
+
+    def _refresh_recent(self, paths: list[str] | None = None) -> None:
+        paths = recent_projects() if paths is None else paths
+        self.recent_menu.clear()
+        for p in paths:
+            self.recent_menu.addAction(p, lambda p=p: self.open_project(p))
+        self.recent_menu.setEnabled(bool(paths))
+        self.start_page.set_recent(paths)
+
+    def _project_opened(self, project) -> None:  # noqa: ANN001
+        self._show_project_widgets(project is not None)
+        if project is not None:
+            self.setWindowTitle(f"segstudio — {project.root.name}")
+            self.refresh_image_list()
+
+    def _show_project_widgets(self, on: bool) -> None:
+        self.stack.setCurrentWidget(self.canvas if on else self.start_page)
+        for dock in self.docks.values():
+            dock.setEnabled(on)
+        self.toolbar.setEnabled(on)
+
+    def refresh_image_list(self) -> None:
+        project = self.session.project
+        if project is None:
+            return
+        try:
+            counts = project.counts_matrix(num_classes=max(self.session.table.num_classes, 1))
+        except Exception as e:  # noqa: BLE001
+            self.errors.report("Image list", e)
+            counts = ([], np.zeros((0, 1), np.int64))
+        self.image_list.set_images(self.session.images(), counts, self.session.table)
+
+    def open_first_image(self, richest: bool = False) -> None:
+        """Open the first listed image (``richest``: the one with the most classes present)."""
+        rows = self.image_list.model.rows
+        if not rows:
+            return
+        row = max(rows, key=lambda r: len(r.classes)) if richest else rows[0]
+        self.image_list.select(row.id)
+
+    def _image_chosen(self, image_id: int) -> None:
+        if not self.session.open_image(image_id) and self.session.current is not None:
+            self.image_list.select(self.session.current.record.id, emit=False)
+
+    def _image_loaded(self, image) -> None:  # noqa: ANN001
+        self.canvas.set_image(image.pixels if image else None, self.session.model)
+        if image is None:
+            self.image_label.setText("")
+            return
+        px = image.pixels
+        gray = px.ndim == 2
+        if gray:
+            top = 65535.0 if px.dtype == np.uint16 else float(max(px.max(), 1)) if px.dtype.kind == "f" else 255.0
+            self.toolbar.set_level_range(0.0, top, default_levels(px), True)
+        else:
+            self.toolbar.set_level_range(0.0, 255.0, (0.0, 255.0), False)
+        rec = image.record
+        self.image_label.setText(f"{Path(rec.path).name}  {rec.width}×{rec.height}  {px.dtype}  [{rec.status}]")
+        self._update_title(False)
+
+    def _update_title(self, dirty: bool) -> None:
+        project = self.session.project
+        name = Path(self.session.current.record.path).name if self.session.current else ""
+        base = f"segstudio — {project.root.name}" if project else "segstudio"
+        self.setWindowTitle(f"{base} — {name}{' •' if dirty else ''}" if name else base)
+        self.save_action.setEnabled(dirty)
+
+    # -- classes ------------------------------------------------------------------------
+    def _classes_changed(self, table) -> None:  # noqa: ANN001
+        self.canvas.set_table(table)
+        self.class_panel.set_classes(table, self.session.totals)
+        current = self.canvas.settings.label
+        self.toolbar.set_classes(table, current if current in table else None)
+        self.stats_panel.set_data(table, self.session.totals)
+        self.refresh_image_list()
+
+    def _stats_changed(self, totals) -> None:  # noqa: ANN001
+        self.class_panel.set_totals(totals)
+        self.stats_panel.set_data(self.session.table, totals)
+
+    def choose_class(self, class_id: int) -> None:
+        if class_id not in self.session.table:
+            return
+        self.canvas.set_label(class_id)
+        self.toolbar.set_label(class_id)
+        self.class_panel.select_class(class_id, emit=False)
+
+    def _class_picked(self, class_id: int) -> None:
+        self.choose_class(class_id)
+        self.canvas.set_tool(Tool.BRUSH)
+        self.toolbar.set_tool(Tool.BRUSH)
+
+    # -- status -----------------------------------------------------------------------------
+    def _cursor_moved(self, x: int, y: int) -> None:
+        px, model = self.canvas.pixels, self.session.model
+        if x < 0 or px is None or model is None:
+            self.cursor_label.setText("")
+            return
+        value = px[y, x]
+        value_text = ", ".join(str(v) for v in value) if np.ndim(value) else f"{value:g}" if px.dtype.kind == "f" else str(value)
+        cid = int(model.labels[y, x])
+        info = self.session.table.get(cid)
+        self.cursor_label.setText(f"x {x}, y {y}   value {value_text}   class {cid} {info.name if info else '?'}")
+
+    def _busy(self, what: str, done: int, total: int) -> None:
+        if total <= 0:
+            self.progress.setVisible(False)
+            self.statusBar().clearMessage()
+            return
+        self.progress.setVisible(True)
+        self.progress.setRange(0, total)
+        self.progress.setValue(done)
+        self.progress.setFormat(f"{what}: %v/%m")
+
+    def show_shortcuts(self) -> None:
+        rows = "".join(f"<tr><td><b>{k}</b></td><td>&nbsp;&nbsp;{v}</td></tr>" for k, v in SHORTCUTS)
+        QtWidgets.QMessageBox.information(self, "Keyboard shortcuts", f"<table>{rows}</table>")
+
+    # -- lifetime ----------------------------------------------------------------------------
+    def closeEvent(self, ev: QtGui.QCloseEvent) -> None:  # noqa: N802
+        if not self.session.maybe_save(self._ask_unsaved):
+            ev.ignore()
+            return
+        if self._restore_layout:
+            s = app_settings()
+            s.setValue("geometry", self.saveGeometry())
+            s.setValue("window_state", self.saveState())
+        self.session.close_project()
+        ev.accept()
+
+    def _ask_unsaved(self) -> str:
+        answer = QtWidgets.QMessageBox.question(
+            self, "Unsaved mask", "The mask has unsaved edits. Save them?",
+            QtWidgets.QMessageBox.StandardButton.Save | QtWidgets.QMessageBox.StandardButton.Discard
+            | QtWidgets.QMessageBox.StandardButton.Cancel)
+        return {QtWidgets.QMessageBox.StandardButton.Save: "save",
+                QtWidgets.QMessageBox.StandardButton.Discard: "discard"}.get(answer, "cancel")

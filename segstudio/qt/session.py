@@ -1,0 +1,240 @@
+"""The open project and the image being edited, as seen by the widgets.
+
+``AnnotationSession`` owns the :class:`Project`, the class table, the current image and its
+:class:`MaskModel`; widgets listen to its signals and call its methods. Work that may take
+long (merge) runs in a worker thread via :func:`run_in_thread`; every error goes to the one
+:class:`ErrorReporter`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+from PySide6 import QtCore
+from superqt.utils import create_worker
+
+from segstudio.core.classes import ClassInfo, ClassTable
+from segstudio.core.editing import MaskChange, MaskModel
+from segstudio.services import annotation
+from segstudio.services.annotation import EditableImage
+from segstudio.store.project import ClassTotals, ImageRecord, Project
+from segstudio.qt.errors import ErrorReporter
+
+
+class AnnotationSession(QtCore.QObject):
+    projectOpened = QtCore.Signal(object)  # Project | None
+    classesChanged = QtCore.Signal(object)  # ClassTable
+    statsChanged = QtCore.Signal(object)  # ClassTotals
+    imagesChanged = QtCore.Signal()  # statuses / classes present changed
+    imageLoaded = QtCore.Signal(object)  # EditableImage | None
+    dirtyChanged = QtCore.Signal(bool)
+    historyChanged = QtCore.Signal(bool, bool)  # can undo, can redo
+    busy = QtCore.Signal(str, int, int)  # what, done, total (total 0 = finished)
+
+    def __init__(self, errors: ErrorReporter, parent: QtCore.QObject | None = None):
+        super().__init__(parent)
+        self.errors = errors
+        self.project: Project | None = None
+        self.table = ClassTable([])
+        self.totals: ClassTotals | None = None
+        self.current: EditableImage | None = None
+        self.model: MaskModel | None = None
+        self.autosave = True
+        self._last_dirty = False
+        self._workers: list = []
+
+    # -- project --------------------------------------------------------------
+    def open_project(self, folder: str | Path) -> bool:
+        if not self.maybe_save():
+            return False
+        try:
+            project = Project.open(folder)
+            table = project.class_table()
+        except Exception as e:  # noqa: BLE001 - shown to the user
+            self.errors.report("Open project", e)
+            return False
+        self.close_project()
+        self.project, self.table = project, table
+        self.projectOpened.emit(project)
+        self.classesChanged.emit(table)
+        self.refresh_stats()
+        return True
+
+    def close_project(self) -> None:
+        self._set_current(None)
+        if self.project is not None:
+            self.project.close()
+        self.project = None
+        self.totals = None
+
+    def images(self) -> list[ImageRecord]:
+        if self.project is None:
+            return []
+        try:
+            return self.project.images()
+        except Exception as e:  # noqa: BLE001
+            self.errors.report("List images", e)
+            return []
+
+    def refresh_stats(self) -> None:
+        if self.project is None:
+            return
+        try:
+            self.totals = self.project.class_totals()
+        except Exception as e:  # noqa: BLE001
+            self.errors.report("Statistics", e)
+            return
+        self.statsChanged.emit(self.totals)
+
+    # -- current image --------------------------------------------------------------
+    def open_image(self, image_id: int) -> bool:
+        """Show an image for editing; unsaved edits of the previous one are saved first."""
+        if self.project is None:
+            return False
+        if self.current is not None and self.current.record.id == image_id:
+            return True
+        if not self.maybe_save():
+            return False
+        try:
+            image = annotation.load_for_editing(self.project, image_id, self.table)
+        except Exception as e:  # noqa: BLE001 - unreadable image/mask: report, keep running
+            self.errors.report("Open image", e)
+            return False
+        self._set_current(image)
+        return True
+
+    def _set_current(self, image: EditableImage | None) -> None:
+        self.current = image
+        self.model = MaskModel(image.labels) if image is not None else None
+        if self.model is not None:
+            self.model.subscribe(self._on_mask_change)
+        self._last_dirty = False
+        self.imageLoaded.emit(image)
+        self.dirtyChanged.emit(False)
+        self.historyChanged.emit(False, False)
+
+    def _on_mask_change(self, change: MaskChange) -> None:
+        if change.reason in ("stroke-end", "undo", "redo", "saved", "reset"):
+            self.historyChanged.emit(self.model.can_undo, self.model.can_redo)
+        if change.dirty != self._last_dirty:
+            self._last_dirty = change.dirty
+            self.dirtyChanged.emit(change.dirty)
+
+    @property
+    def dirty(self) -> bool:
+        return self.model is not None and self.model.dirty
+
+    def maybe_save(self, ask: Callable[[], str] | None = None) -> bool:
+        """Before leaving the image: autosave (default) or ask ('save', 'discard', 'cancel').
+
+        Returns False when leaving should be cancelled (the user said so, or saving failed).
+        """
+        if not self.dirty:
+            return True
+        choice = "save" if (self.autosave or ask is None) else ask()
+        if choice == "cancel":
+            return False
+        if choice == "discard":
+            return True
+        return self.save()
+
+    def save(self) -> bool:
+        if self.project is None or self.current is None or self.model is None:
+            return False
+        try:
+            annotation.save_mask(self.project, self.current, self.model.labels, self.table)
+        except Exception as e:  # noqa: BLE001
+            self.errors.report("Save mask", e)
+            return False
+        self.model.mark_saved()
+        self.current.record = self.project.image(self.current.record.id)
+        self.imagesChanged.emit()
+        self.refresh_stats()
+        return True
+
+    def undo(self) -> None:
+        if self.model is not None:
+            self.model.undo()
+
+    def redo(self) -> None:
+        if self.model is not None:
+            self.model.redo()
+
+    # -- classes --------------------------------------------------------------------
+    def _reload_classes(self) -> None:
+        assert self.project is not None
+        self.table = self.project.class_table()
+        self.classesChanged.emit(self.table)
+        self.refresh_stats()
+
+    def add_class(self, name: str) -> ClassInfo | None:
+        if self.project is None:
+            return None
+        try:
+            info = annotation.add_class(self.project, name)
+        except Exception as e:  # noqa: BLE001
+            self.errors.report("Add class", e)
+            return None
+        self._reload_classes()
+        return info
+
+    def update_class(self, class_id: int, **changes) -> bool:
+        """changes: name=, color=(r, g, b), ignore=."""
+        info = self.table.get(class_id)
+        if self.project is None or info is None:
+            return False
+        try:
+            annotation.update_class(self.project, replace(info, **changes))
+        except Exception as e:  # noqa: BLE001
+            self.errors.report("Change class", e)
+            return False
+        self._reload_classes()
+        return True
+
+    def merge_classes(self, source: int, target: int):  # noqa: ANN201 - a superqt worker
+        """Merge in a worker thread; progress on ``busy``; the open image is saved first and
+        reloaded after. Returns the worker (tests wait on its ``finished``)."""
+        if self.project is None or not self.maybe_save():
+            return None
+        reopen = self.current.record.id if self.current else None
+        project = self.project
+
+        def finished() -> None:
+            self.busy.emit("Merging classes", 0, 0)
+            self._reload_classes()
+            self.imagesChanged.emit()
+            if reopen is not None:
+                self._set_current(None)
+                self.open_image(reopen)
+
+        def progress(step) -> None:  # noqa: ANN001
+            done, total, report = step
+            self.busy.emit(f"Merging class {source} into {target}", done, max(total, 1))
+            if done == total and report.failed:
+                self.errors.report("Merge classes", f"{len(report.failed)} masks could not be rewritten, "
+                                   f"first: {report.failed[0][0]}: {report.failed[0][1]}")
+
+        return self.run_in_thread(
+            "Merge classes", annotation.merge_class_steps, project, source, target,
+            on_yield=progress, on_finish=finished,
+        )
+
+    # -- threads --------------------------------------------------------------------
+    def run_in_thread(self, what: str, func, *args, on_yield=None, on_return=None,  # noqa: ANN001
+                      on_finish=None, **kwargs):  # noqa: ANN201
+        """Run ``func`` (a function or a generator) in a worker thread; errors go to the reporter."""
+        worker = create_worker(func, *args, _start_thread=False, **kwargs)
+        if on_yield is not None and hasattr(worker, "yielded"):
+            worker.yielded.connect(on_yield)
+        if on_return is not None:
+            worker.returned.connect(on_return)
+        worker.errored.connect(lambda e: self.errors.report(what, e))
+        if on_finish is not None:
+            worker.finished.connect(on_finish)
+        self._workers.append(worker)
+        worker.finished.connect(lambda: self._workers.remove(worker) if worker in self._workers else None)
+        self.busy.emit(what, 0, 1)
+        worker.start()
+        return worker
