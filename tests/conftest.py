@@ -127,3 +127,24 @@ def empty_project(tmp_path):
     project = Project.create(tmp_path / "empty")
     yield project
     project.close()
+
+
+class TinyFactory:
+    """Helpers for tests that build their own variants of the tiny dataset."""
+
+    SIZE = TINY
+    NAMES = TINY_NAMES
+    COLORS = TINY_COLORS
+
+    @staticmethod
+    def dataset(root: Path, n: int = 4, n_unlabelled: int = 1) -> TinyDataset:
+        return write_tiny_dataset(root, n=n, n_unlabelled=n_unlabelled)
+
+    mask = staticmethod(tiny_mask)
+    image = staticmethod(tiny_image)
+
+
+@pytest.fixture
+def tiny() -> type[TinyFactory]:
+    """``tiny.dataset(root, n, n_unlabelled)``, ``tiny.mask(seed)``, ``tiny.image(seed)``, ``tiny.SIZE``."""
+    return TinyFactory
