@@ -42,6 +42,10 @@ def _read_pil(path: Path) -> Image.Image:
         raise BadFileError(path, "file not found") from None
     except UnidentifiedImageError:
         raise BadFileError(path, "not an image Pillow can identify (corrupt or unsupported format)") from None
+    except Image.DecompressionBombError as e:  # a header claiming > 2**32 pixels
+        raise BadFileError(path, f"image too large to open safely ({e})") from None
+    except MemoryError:
+        raise BadFileError(path, "image too large to decode in memory") from None
     except (OSError, SyntaxError, ValueError) as e:
         raise BadFileError(path, f"unreadable or truncated image ({e})") from None
 
@@ -105,5 +109,5 @@ def image_size(path: str | Path) -> tuple[int, int]:
     try:
         with Image.open(p) as im:
             return im.size
-    except (OSError, UnidentifiedImageError) as e:
+    except (OSError, UnidentifiedImageError, Image.DecompressionBombError) as e:
         raise BadFileError(p, f"unreadable image ({e})") from None

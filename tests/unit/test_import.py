@@ -370,3 +370,22 @@ def test_console_entry_error_has_no_traceback(tmp_path):
     assert r.returncode == 2
     assert "Traceback" not in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_oversized_image_header_is_skipped_not_a_crash(tmp_path, capsys):
+    import struct
+    import zlib
+
+    ds = _T.dataset(tmp_path / "d", n=2, n_unlabelled=0)
+
+    def chunk(tag: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
+
+    bomb = ds.images_dir / "bomb.png"
+    bomb.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 70000, 70000, 8, 0, 0, 0, 0))
+                     + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b""))
+    rc, _, err = cli(capsys, "init", tmp_path / "p", "--images", ds.images_dir, "--masks", ds.masks_dir)
+    assert rc == 1
+    assert "Traceback" not in err
+    assert [ln.strip().split(": ")[0] for ln in err.splitlines()[1:]] == [str(bomb.resolve())]
+    assert stats_json(capsys, tmp_path / "p")["labelled_images"] == 2

@@ -201,3 +201,35 @@ def test_is_image_file(tmp_path):
     assert not is_image_file(tmp_path / ".hidden.png")
     assert not is_image_file(tmp_path / "d.png")
     assert is_image_file(tmp_path / "UPPER.PNG")
+
+
+def _png_header_only(path, width: int, height: int) -> None:
+    """A PNG whose header claims width x height 8-bit gray pixels, with almost no data."""
+    def chunk(tag: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
+
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+        + chunk(b"IEND", b"")
+    )
+
+
+def test_decompression_bomb_is_a_bad_file(tmp_path):
+    """A header claiming 4.9 billion pixels is refused with BadFileError, not a crash."""
+    bomb = tmp_path / "bomb.png"
+    _png_header_only(bomb, 70000, 70000)
+    with pytest.raises(BadFileError) as err:
+        read_image(bomb)
+    _assert_names(err, bomb)
+    with pytest.raises(BadFileError):
+        image_size(bomb)
+
+
+def test_header_larger_than_data_is_truncated(tmp_path):
+    bad = tmp_path / "short.png"
+    _png_header_only(bad, 64, 64)
+    with pytest.raises(BadFileError) as err:
+        read_image(bad)
+    _assert_names(err, bad)
