@@ -90,8 +90,13 @@ class ClassTable:
 
     @property
     def num_classes(self) -> int:
-        """Size of a per-class vector: max id + 1 (ignore classes included)."""
-        return (max(self.ids) + 1) if self.classes else 0
+        """Length of per-class vectors and model outputs: max non-ignore id + 1.
+
+        An ignore class above that (VOC's void 255) gets no output channel; one inside the
+        range keeps its slot, with weight 0.
+        """
+        ids = self.trainable_ids
+        return (max(ids) + 1) if ids else 0
 
     @property
     def ignore_ids(self) -> list[int]:

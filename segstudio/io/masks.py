@@ -60,15 +60,50 @@ def _rgb_to_labels(path: Path, rgb: np.ndarray, table: ClassTable | None) -> np.
     return ids.astype(dtype)[inverse].reshape(rgb.shape[:2])
 
 
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _fast_gray_png(p: Path) -> DecodedMask | None:
+    """Decode an 8/16-bit grayscale PNG (an index mask) with imagecodecs' libpng binding.
+
+    ~2x faster than Pillow's Python-level loader on small masks and releases the GIL.
+    Returns None for anything else (palette, colour, odd bit depths): Pillow handles those.
+    """
+    try:
+        import imagecodecs
+    except ImportError:  # optional speed-up
+        return None
+    try:
+        data = p.read_bytes()
+    except FileNotFoundError:
+        raise BadFileError(p, "mask file not found") from None
+    except OSError as e:
+        raise BadFileError(p, f"cannot read mask ({e.strerror or e})") from None
+    # IHDR sits at a fixed place: bit depth at byte 24, colour type at byte 25
+    if len(data) < 33 or not data.startswith(_PNG_SIGNATURE) or data[12:16] != b"IHDR":
+        return None
+    bit_depth, colour_type, interlace = data[24], data[25], data[28]
+    if colour_type != 0 or bit_depth not in (8, 16) or interlace:
+        return None
+    try:
+        arr = imagecodecs.png_decode(data)
+    except Exception as e:  # imagecodecs raises PngError/DelayedImportError variants
+        raise BadFileError(p, f"unreadable or truncated PNG mask ({e})") from None
+    if arr.ndim != 2:
+        return None
+    fmt = MaskFormat.INDEX8 if arr.dtype == np.uint8 else MaskFormat.INDEX16
+    return DecodedMask(np.ascontiguousarray(arr), fmt)
+
+
 def decode_mask(path: str | Path, table: ClassTable | None = None) -> DecodedMask:
     """Decode a mask file to class ids without checking them against the table.
 
     ``table`` is only needed for RGB colour masks.
     """
     p = Path(path)
-    if not p.exists():
-        raise BadFileError(p, "mask file not found")
     if p.suffix.lower() in TIFF_SUFFIXES:
+        if not p.exists():
+            raise BadFileError(p, "mask file not found")
         arr = _read_tiff(p)
         if arr.ndim == 3 and arr.shape[2] in (3, 4):
             return DecodedMask(_rgb_to_labels(p, arr[..., :3], table), MaskFormat.RGB)
@@ -82,6 +117,10 @@ def decode_mask(path: str | Path, table: ClassTable | None = None) -> DecodedMas
             arr = arr.astype(np.uint16)
         fmt = MaskFormat.INDEX8 if arr.dtype == np.uint8 else MaskFormat.INDEX16
         return DecodedMask(np.ascontiguousarray(arr), fmt)
+    if p.suffix.lower() == ".png":
+        fast = _fast_gray_png(p)
+        if fast is not None:
+            return fast
     im = _read_pil(p)
     mode = im.mode
     if mode == "P":

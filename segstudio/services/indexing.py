@@ -13,11 +13,14 @@ import numpy as np
 
 from segstudio.core.classes import ClassTable
 from segstudio.core.errors import BadFileError
+from segstudio.core.stats import fast_bincount
 from segstudio.io.masks import check_labels, decode_mask
 from segstudio.services.project_import import count_classes_from_bincount
 from segstudio.store.project import CountUpdate, ImageRecord, Project
 
 Progress = Callable[[int, int], None]
+
+CHUNK = 64  # masks per progress report and per DB transaction
 
 
 @dataclass
@@ -28,18 +31,36 @@ class IndexReport:
     seconds: float = 0.0
 
 
-def _count_one(rec: ImageRecord, table: ClassTable, st: os.stat_result) -> CountUpdate:
-    assert rec.abs_mask_path is not None
-    m = decode_mask(rec.abs_mask_path, table)
-    if m.size != (rec.width, rec.height):
+@dataclass(frozen=True)
+class _Job:
+    image_id: int
+    mask: Path
+    size: tuple[int, int]
+    mask_bytes: int
+    mask_mtime: float
+
+
+def _count_job(job: _Job, table: ClassTable) -> CountUpdate:
+    m = decode_mask(job.mask, table)
+    if m.size != job.size:
         raise BadFileError(
-            rec.abs_mask_path,
-            f"mask is {m.size[0]}x{m.size[1]} but its image is {rec.width}x{rec.height}",
+            job.mask, f"mask is {m.size[0]}x{m.size[1]} but its image is {job.size[0]}x{job.size[1]}"
         )
-    raw = np.bincount(m.labels.reshape(-1))
-    check_labels(rec.abs_mask_path, raw, table)
+    raw = fast_bincount(m.labels)
+    check_labels(job.mask, raw, table)
     pixels, ignored = count_classes_from_bincount(raw, table)
-    return CountUpdate(rec.id, pixels, ignored, st.st_size, st.st_mtime)
+    return CountUpdate(job.image_id, pixels, ignored, job.mask_bytes, job.mask_mtime)
+
+
+def _count_chunk(jobs: list[_Job], table: ClassTable) -> list[CountUpdate | tuple[str, str]]:
+    """Counts, or (path, problem) for a bad file."""
+    out: list[CountUpdate | tuple[str, str]] = []
+    for job in jobs:
+        try:
+            out.append(_count_job(job, table))
+        except BadFileError as e:
+            out.append((str(e.path), e.problem))
+    return out
 
 
 def _needs_count(rec: ImageRecord, st: os.stat_result) -> bool:
@@ -50,42 +71,63 @@ def reindex(
     project: Project,
     force: bool = False,
     progress: Progress | None = None,
-    workers: int | None = None,
+    cancel: Callable[[], bool] | None = None,
 ) -> IndexReport:
     """Count the masks whose size or mtime changed (all of them with ``force``).
 
-    Decoding runs in a thread pool: Pillow and zlib release the GIL while decoding.
+    Chunks run on a small thread pool: index-mask PNGs are decoded by libpng through
+    imagecodecs, which releases the GIL (worker processes would cost more to start than
+    2,000 masks take to count). ``cancel()`` returning True stops between chunks; what
+    was counted so far is kept.
     """
     t0 = time.perf_counter()
     report = IndexReport()
     table = project.class_table()
-    todo: list[tuple[ImageRecord, os.stat_result]] = []
+    jobs: list[_Job] = []
     for rec in project.images(labelled_only=True):
         report.checked += 1
+        assert rec.abs_mask_path is not None
         try:
-            st = os.stat(rec.abs_mask_path)  # type: ignore[arg-type]
+            st = os.stat(rec.abs_mask_path)
         except OSError:
-            report.failed.append((rec.abs_mask_path, "mask file not found"))  # type: ignore[arg-type]
+            report.failed.append((rec.abs_mask_path, "mask file not found"))
             continue
         if force or _needs_count(rec, st):
-            todo.append((rec, st))
-    updates: list[CountUpdate] = []
-    if todo:
-        n_workers = workers or min(8, (os.cpu_count() or 2))
-        with ThreadPoolExecutor(max_workers=n_workers) as pool:
-            futures = [pool.submit(_count_one, rec, table, st) for rec, st in todo]
-            for k, fut in enumerate(futures):
-                try:
-                    updates.append(fut.result())
-                except BadFileError as e:
-                    report.failed.append((e.path, e.problem))
-                    project.clear_counts(todo[k][0].id)
-                if progress:
-                    progress(k + 1, len(todo))
-        project.set_counts(updates)
-    report.counted = len(updates)
+            jobs.append(_Job(rec.id, rec.abs_mask_path, (rec.width, rec.height), st.st_size, st.st_mtime))
+
+    chunks = [jobs[i : i + CHUNK] for i in range(0, len(jobs), CHUNK)]
+
+    def run(chunk: list[_Job]) -> list[CountUpdate | tuple[str, str]]:
+        return [] if cancel is not None and cancel() else _count_chunk(chunk, table)
+
+    if len(chunks) > 1:
+        with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+            _collect(project, pool.map(run, chunks), report, progress, len(jobs))
+    else:
+        _collect(project, map(run, chunks), report, progress, len(jobs))
     report.seconds = time.perf_counter() - t0
     return report
+
+
+def _collect(project, results, report: IndexReport, progress, total: int) -> None:  # noqa: ANN001
+    updates: list[CountUpdate] = []
+    done = 0
+    for chunk in results:
+        for item in chunk:
+            if isinstance(item, CountUpdate):
+                updates.append(item)
+            else:
+                report.failed.append((Path(item[0]), item[1]))
+            done += 1
+        if progress:
+            progress(done, total)
+    failed_paths = {p for p, _ in report.failed}
+    if failed_paths:
+        for rec in project.images(labelled_only=True):
+            if rec.abs_mask_path in failed_paths:
+                project.clear_counts(rec.id)
+    project.set_counts(updates)
+    report.counted = len(updates)
 
 
 def index_image(project: Project, image_id: int) -> CountUpdate:
@@ -97,6 +139,12 @@ def index_image(project: Project, image_id: int) -> CountUpdate:
         st = os.stat(rec.abs_mask_path)
     except OSError:
         raise BadFileError(rec.abs_mask_path, "mask file not found") from None
-    update = _count_one(rec, project.class_table(), st)
+    job = _Job(rec.id, rec.abs_mask_path, (rec.width, rec.height), st.st_size, st.st_mtime)
+    update = _count_job(job, project.class_table())
     project.set_counts([update])
     return update
+
+
+def mask_counts(labels: np.ndarray, table: ClassTable) -> tuple[np.ndarray, int]:
+    """(pixels per class, ignored pixels) of an in-memory mask, e.g. before saving it."""
+    return count_classes_from_bincount(fast_bincount(labels), table)

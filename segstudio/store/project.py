@@ -180,8 +180,9 @@ class Project:
         return Path(rel).as_posix()
 
     def resolve(self, rel: str | Path) -> Path:
-        p = Path(rel)
-        return p if p.is_absolute() else (self.root / p).resolve()
+        """Absolute path of a stored path (lexical: no filesystem calls, it runs per image)."""
+        p = str(rel)
+        return Path(p if os.path.isabs(p) else os.path.normpath(os.path.join(self.root, p)))
 
     # -- classes -----------------------------------------------------------
     def class_table(self) -> ClassTable:
