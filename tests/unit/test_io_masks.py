@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import sys
 
 import numpy as np
 import pytest
@@ -52,7 +53,16 @@ def _leftovers(folder) -> list[str]:
 
 # -- decoding each format --------------------------------------------------------------
 
-def test_index8_png(tmp_path):
+@pytest.fixture(params=["default", "pillow-only"])
+def decoder(request, monkeypatch):
+    """Run a test with the default decoders and again with optional accelerators
+    (imagecodecs) hidden, so both code paths read the same files the same way."""
+    if request.param == "pillow-only":
+        monkeypatch.setitem(sys.modules, "imagecodecs", None)
+    return request.param
+
+
+def test_index8_png(tmp_path, decoder):
     lab = _labels()
     Image.fromarray(lab).save(tmp_path / "m.png")
     m = decode_mask(tmp_path / "m.png")
@@ -62,7 +72,7 @@ def test_index8_png(tmp_path):
     np.testing.assert_array_equal(m.labels, lab)
 
 
-def test_index16_png(tmp_path):
+def test_index16_png(tmp_path, decoder):
     lab = _labels(max_id=1000, dtype=np.uint16)
     Image.fromarray(lab).save(tmp_path / "m.png")
     m = decode_mask(tmp_path / "m.png")
@@ -72,7 +82,7 @@ def test_index16_png(tmp_path):
 
 
 @pytest.mark.parametrize("dtype, fmt", [(np.uint8, MaskFormat.INDEX8), (np.uint16, MaskFormat.INDEX16)])
-def test_index_tiff(tmp_path, dtype, fmt):
+def test_index_tiff(tmp_path, dtype, fmt, decoder):
     lab = _labels(max_id=255 if dtype == np.uint8 else 40000, dtype=dtype)
     tifffile.imwrite(tmp_path / "m.tif", lab, compression="zlib")
     m = decode_mask(tmp_path / "m.tif")
@@ -138,7 +148,7 @@ def test_rgb_colour_not_in_table(tmp_path):
     assert str(tmp_path / "c.png") in str(err.value)
 
 
-def test_gray_saved_as_rgb_is_an_index_mask(tmp_path):
+def test_gray_saved_as_rgb_is_an_index_mask(tmp_path, decoder):
     lab = _labels()
     Image.fromarray(np.dstack([lab] * 3)).save(tmp_path / "g.png")
     for table in (None, TABLE):  # TABLE has only one gray colour (black): still an index mask
@@ -156,7 +166,7 @@ def test_black_white_rgb_with_black_white_table_is_a_colour_mask(tmp_path):
     np.testing.assert_array_equal(m.labels, lab)
 
 
-def test_read_mask_checks_size_and_labels(tmp_path):
+def test_read_mask_checks_size_and_labels(tmp_path, decoder):
     lab = _labels()
     Image.fromarray(lab).save(tmp_path / "m.png")
     assert read_mask(tmp_path / "m.png", TABLE, expected_size=(W, H)).size == (W, H)
@@ -172,13 +182,13 @@ def test_read_mask_checks_size_and_labels(tmp_path):
 
 
 @pytest.mark.parametrize("name", ["missing.png", "missing.tif"])
-def test_missing_mask(tmp_path, name):
+def test_missing_mask(tmp_path, name, decoder):
     with pytest.raises(BadFileError) as err:
         decode_mask(tmp_path / name)
     assert err.value.path == tmp_path / name
 
 
-def test_truncated_and_garbage_masks(tmp_path):
+def test_truncated_and_garbage_masks(tmp_path, decoder):
     Image.fromarray(_labels()).save(tmp_path / "good.png")
     data = (tmp_path / "good.png").read_bytes()
     (tmp_path / "trunc.png").write_bytes(data[: len(data) // 2])
@@ -206,7 +216,7 @@ def test_truncated_and_garbage_masks(tmp_path):
         ("m.tif", MaskFormat.RGB, 3, np.uint8),
     ],
 )
-def test_write_mask_round_trip(tmp_path, name, fmt, max_id, dtype):
+def test_write_mask_round_trip(tmp_path, name, fmt, max_id, dtype, decoder):
     lab = _labels(max_id=max_id, dtype=dtype)
     path = tmp_path / name
     write_mask(path, lab, fmt, table=TABLE)
@@ -451,3 +461,24 @@ def test_missing_and_binary_class_table(tmp_path):
     (tmp_path / "bin.json").write_bytes(b"\xff\xfe\x00\x81garbage")
     with pytest.raises(BadFileError):
         load_class_table(tmp_path / "bin.json")
+
+
+def test_truncated_16bit_and_oversized_masks(tmp_path, decoder):
+    import struct
+    import zlib
+
+    Image.fromarray(_labels(max_id=3000, dtype=np.uint16)).save(tmp_path / "good16.png")
+    data = (tmp_path / "good16.png").read_bytes()
+    (tmp_path / "trunc16.png").write_bytes(data[: len(data) * 2 // 3])
+
+    def chunk(tag: bytes, payload: bytes) -> bytes:
+        return struct.pack(">I", len(payload)) + tag + payload + struct.pack(">I", zlib.crc32(tag + payload))
+
+    (tmp_path / "huge.png").write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 70000, 70000, 8, 0, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b"")
+    )
+    for name in ("trunc16.png", "huge.png"):
+        with pytest.raises(BadFileError) as err:
+            decode_mask(tmp_path / name)
+        assert err.value.path == tmp_path / name
