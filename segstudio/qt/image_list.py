@@ -85,7 +85,7 @@ class ImageFilter(QtCore.QSortFilterProxyModel):
 
     def set_filter(self, status: str | None, class_id: int | None) -> None:
         self.status, self.class_id = status, class_id
-        self.invalidateFilter()
+        self.invalidateRowsFilter()
 
     def filterAcceptsRow(self, source_row: int, source_parent) -> bool:  # noqa: N802
         row = self.sourceModel().rows[source_row]

@@ -79,6 +79,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def _dock(self, title: str, widget: QtWidgets.QWidget, area) -> QtWidgets.QDockWidget:  # noqa: ANN001
         dock = QtWidgets.QDockWidget(title, self)
         dock.setObjectName(f"dock_{title.split()[0].lower()}")
+        widget.setMinimumSize(180, 120)  # explicit, so small --size values still fit
         dock.setWidget(widget)
         self.addDockWidget(area, dock)
         return dock

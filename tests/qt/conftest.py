@@ -1,0 +1,67 @@
+"""Qt tests run offscreen on a real demo project on disk, with settings in a temp folder."""
+
+from __future__ import annotations
+
+import os
+
+os.environ["QT_QPA_PLATFORM"] = "offscreen"  # before anything imports Qt
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("PySide6")
+pytest.importorskip("pyqtgraph")
+
+from PySide6 import QtCore  # noqa: E402
+
+from segstudio.services.demo import make_demo  # noqa: E402
+
+DEMO_IMAGES = 8
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory) -> Path:
+    """A demo project made once; each test gets its own copy."""
+    root = tmp_path_factory.mktemp("demo_template") / "demo"
+    project, _ = make_demo(root, n=DEMO_IMAGES, seed=4)
+    project.close()
+    return root
+
+
+@pytest.fixture
+def demo_dir(demo_template, tmp_path) -> Path:
+    dest = tmp_path / "demo"
+    shutil.copytree(demo_template, dest)
+    return dest
+
+
+@pytest.fixture(autouse=True)
+def isolated_settings(tmp_path_factory):
+    """QSettings (recent projects, geometry) go to a temp folder, never the user's."""
+    folder = tmp_path_factory.mktemp("settings")
+    QtCore.QSettings.setPath(QtCore.QSettings.Format.IniFormat, QtCore.QSettings.Scope.UserScope, str(folder))
+    yield folder
+
+
+@pytest.fixture
+def window(qtbot, demo_dir):
+    """Main window on the demo project, first image open, dialogs off (errors still recorded)."""
+    from segstudio.qt.app import make_app
+    from segstudio.qt.main_window import MainWindow
+
+    make_app()
+    win = MainWindow(dialogs=False, restore_layout=False)
+    qtbot.addWidget(win)
+    win.resize(1200, 800)
+    win.show()
+    qtbot.waitExposed(win)
+    assert win.open_project(demo_dir)
+    win.open_first_image()
+    qtbot.waitUntil(lambda: win.session.current is not None)
+    yield win
+    win.session.autosave = False
+    if win.session.model is not None:
+        win.session.model.mark_saved()
+    win.close()
