@@ -33,12 +33,12 @@ def stored_revision(db_path: Path) -> str | None:
     """Read the schema revision without writing anything (read-only URI connection).
 
     The path is percent-encoded (a folder named 'Run #3' must not be cut at '#'), and
-    without a '-wal' file beside it the database is opened immutable, so a read-only look
-    does not leave '-shm'/'-wal' files behind in the folder.
+    without a '-wal' (or hot '-journal') file beside it the database is opened immutable,
+    so a read-only look does not leave '-shm'/'-wal' files behind in the folder.
     """
     db_path = Path(db_path).resolve()
-    wal = db_path.with_name(db_path.name + "-wal")
-    uri = db_path.as_uri() + ("?mode=ro" if wal.exists() else "?mode=ro&immutable=1")
+    live = any(db_path.with_name(db_path.name + s).exists() for s in ("-wal", "-journal"))
+    uri = db_path.as_uri() + ("?mode=ro" if live else "?mode=ro&immutable=1")
     try:
         con = sqlite3.connect(uri, uri=True)
     except sqlite3.Error as e:

@@ -364,3 +364,22 @@ def test_project_folder_with_uri_characters(tmp_path, name):
     con.close()
     with pytest.raises(ProjectError, match="newer"):
         Project.open(folder)
+
+
+def test_future_version_still_in_the_wal_is_seen(tmp_path):
+    """Another process (say, a newer segstudio) has the project open and its schema change
+    sits in the -wal file, not yet in the main file: the version check must still see it."""
+    folder = tmp_path / "p"
+    Project.create(folder).close()
+    con = sqlite3.connect(folder / DB_NAME)
+    try:
+        con.execute("PRAGMA wal_autocheckpoint=0")
+        con.execute("UPDATE alembic_version SET version_num = 'ffff_newer'")
+        con.commit()
+        assert (folder / (DB_NAME + "-wal")).stat().st_size > 0
+        main_before = (folder / DB_NAME).read_bytes()
+        with pytest.raises(ProjectError, match="ffff_newer"):
+            Project.open(folder)
+        assert (folder / DB_NAME).read_bytes() == main_before
+    finally:
+        con.close()
