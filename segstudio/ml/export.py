@@ -70,12 +70,26 @@ def export_model(model_path: str | Path, fmt: str, out: str | Path, card: dict |
     elif fmt == "savedmodel":
         if dst.exists():
             raise SegstudioError(f"{dst}: already exists; choose a new folder for the SavedModel")
-        model.export(str(dst), format="tf_saved_model", verbose=False)
+        _export_savedmodel(model, dst)
         card["serving_signature"] = "serve (inputs: raw float32 images NHWC) -> probabilities"
     else:
         _export_onnx(model, dst)
     write_card(dst, card)
     return dst
+
+
+def _export_savedmodel(model: keras.Model, dst: Path) -> None:
+    """One ``serve`` endpoint taking a plain NHWC float32 tensor named ``image``.
+
+    (``model.export`` on a reloaded functional model would expect a one-element list.)
+    """
+    import tensorflow as tf
+
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    spec = tf.TensorSpec((None, None, None, int(model.input_shape[-1])), tf.float32, name="image")
+    archive.add_endpoint(name="serve", fn=lambda image: model(image, training=False), input_signature=[spec])
+    archive.write_out(str(dst), verbose=False)
 
 
 def _export_onnx(model: keras.Model, dst: Path) -> None:

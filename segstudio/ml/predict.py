@@ -10,6 +10,7 @@ everywhere except within one margin of the image border (where padding differs).
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,7 +43,10 @@ def default_margin(model: keras.Model) -> int:
 
 
 def _run(model, batch: np.ndarray) -> np.ndarray:
-    return np.asarray(model(batch, training=False), dtype=np.float32)
+    with warnings.catch_warnings():
+        # a reloaded functional model expects its inputs as a list; a bare array is fine
+        warnings.filterwarnings("ignore", message="The structure of `inputs`")
+        return np.asarray(model(batch, training=False), dtype=np.float32)
 
 
 def _pad(a: np.ndarray, top: int, bottom: int, left: int, right: int) -> np.ndarray:

@@ -182,7 +182,7 @@ def model_card(table: ClassTable, num_classes: int, tc: TrainConfig, extra: dict
                summary: dict, last: EpochReport | None, model, run_id: int | None) -> dict:
     return {
         "segstudio_run": run_id,
-        "classes": [c for c in table.to_json() if c["id"] < num_classes],
+        "classes": table.to_json(),  # ignore classes too: evaluation must skip their pixels
         "num_outputs": num_classes,
         "input": input_spec(model) if model is not None else None,
         "loss": tc.loss,

@@ -26,8 +26,7 @@ def synthetic_pair(rng: np.random.Generator, size: int = 64):
     return np.clip(image, 0, 255).astype(np.uint8), labels
 
 
-@pytest.fixture
-def tiny_project(tmp_path):
+def make_tiny_project(tmp_path):
     """A real on-disk project: 10 PNG images + index masks, classes 0-2 and void 255."""
     from PIL import Image
 
@@ -51,3 +50,8 @@ def tiny_project(tmp_path):
     project, report = import_folder(tmp_path / "proj", src / "images", src / "masks", src / "classes.json")
     assert report.labelled == 10, report
     return project, src
+
+
+@pytest.fixture
+def tiny_project(tmp_path):
+    return make_tiny_project(tmp_path)

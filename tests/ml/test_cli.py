@@ -1,0 +1,160 @@
+"""The ML commands end to end on a real on-disk project: train, predict, evaluate, export.
+
+Also: the exported .keras file loads and predicts in a Python where segstudio cannot be imported.
+"""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from segstudio.cli import main
+from segstudio.core.metrics import confusion_matrix
+
+TINY = ["--filters", "4", "--depth", "2", "--batch", "4", "--crop", "32", "--steps-per-epoch", "3"]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    from conftest import make_tiny_project
+
+    tmp = tmp_path_factory.mktemp("cli")
+    project, src = make_tiny_project(tmp)
+    out = tmp / "model.keras"
+    rc = main(["train", str(project.root), *TINY, "--epochs", "2", "--seed", "3", "--out", str(out)])
+    assert rc == 0
+    return project, src, out, tmp
+
+
+def test_train_records_the_run(trained, capsys):
+    project, src, out, tmp = trained
+    (run,) = project.runs()
+    assert run.status == "finished" and run.model_path == str(out)
+    assert len(run.class_weights) == 3  # void 255 is not an output
+    assert run.config["loss"] == "wce+dice" and run.config["weights"] == "sqrt"
+    epochs = project.epochs(run.id)
+    assert [e.epoch for e in epochs] == [1, 2]
+    assert all(len(e.per_class_iou) == 3 and e.seconds > 0 for e in epochs)
+    assert run.checkpoint_path and (project.root / "runs").exists()
+    card = json.loads(out.with_name("model.card.json").read_text())
+    assert [c["name"] for c in card["classes"]] == ["background", "grey", "white", "void"]
+    assert card["num_outputs"] == 3 and card["classes"][-1]["ignore"] is True
+    assert card["class_weights"]["scheme"] == "sqrt" and card["loss"] == "wce+dice"
+    assert len(card["validation"]["per_class_iou"]) == 3
+    assert project.models()[0].path.endswith("model.keras")
+
+
+def test_predict_writes_index_pngs(trained, capsys):
+    project, src, out, tmp = trained
+    rc = main(["predict", str(out), str(src / "images"), "--out", str(tmp / "pred"), "--confidence"])
+    assert rc == 0
+    names = sorted(p.name for p in (tmp / "pred").glob("*.png"))
+    assert names == sorted(p.name for p in (src / "images").glob("*.png"))
+    im = Image.open(tmp / "pred" / "im00.png")
+    assert im.mode == "L" and im.size == (64, 64)
+    assert np.asarray(im).max() < 3
+    conf = np.asarray(Image.open(tmp / "pred" / "confidence" / "im00.png"))
+    assert conf.min() >= 255 // 3  # max of 3 probabilities is at least 1/3
+
+
+def test_evaluate_json_matches_the_predicted_files(trained, capsys):
+    project, src, out, tmp = trained
+    main(["predict", str(out), str(src / "images"), "--out", str(tmp / "pred2")])
+    capsys.readouterr()
+    assert main(["evaluate", str(out), "--images", str(src / "images"), "--masks", str(src / "masks"), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert list(result) == ["per_class_iou", "fg_miou", "pixel_accuracy", "confusion"]
+    cm = np.zeros((3, 3), np.int64)
+    for p in sorted((src / "masks").glob("*.png")):
+        truth = np.asarray(Image.open(p))
+        pred = np.asarray(Image.open(tmp / "pred2" / p.name))
+        confusion_matrix(truth, pred, 3, ignore_index=255, out=cm)
+    assert result["confusion"] == cm.tolist()
+    assert result["pixel_accuracy"] == pytest.approx(np.trace(cm) / cm.sum())
+    # table form: fg mIoU and pixel accuracy side by side
+    assert main(["evaluate", str(out), "--images", str(src / "images"), "--masks", str(src / "masks")]) == 0
+    text = capsys.readouterr().out
+    assert "foreground mIoU" in text and "pixel accuracy" in text and "white" in text
+
+
+ISOLATED = r"""
+import sys, json
+sys.modules["segstudio"] = None  # any attempt to import segstudio now fails
+import numpy as np, keras
+from PIL import Image
+model = keras.saving.load_model(sys.argv[1], compile=False)
+image = np.asarray(Image.open(sys.argv[2]), dtype="float32")[None, ..., None]
+print(json.dumps(model.predict(image, verbose=0)[0].argmax(-1).tolist()))
+"""
+
+
+def test_keras_file_predicts_the_same_without_segstudio(trained, tmp_path):
+    project, src, out, tmp = trained
+    main(["predict", str(out), str(src / "images"), "--out", str(tmp / "pred3")])
+    proc = subprocess.run(
+        [sys.executable, "-I", "-c", ISOLATED, str(out), str(src / "images" / "im03.png")],
+        capture_output=True, text=True, cwd=tmp_path, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    plain = np.array(json.loads(proc.stdout.strip().splitlines()[-1]))
+    ours = np.asarray(Image.open(tmp / "pred3" / "im03.png"))
+    assert np.array_equal(plain, ours)
+
+
+def test_export_keras_and_savedmodel(trained, capsys):
+    import tensorflow as tf
+
+    project, src, out, tmp = trained
+    assert main(["export", str(out), "--format", "keras", "--out", str(tmp / "exp" / "m.keras")]) == 0
+    assert json.loads((tmp / "exp" / "m.card.json").read_text())["format"] == "keras"
+    assert main(["export", str(out), "--format", "savedmodel", "--out", str(tmp / "exp" / "sm"),
+                 "--project", str(project.root)]) == 0
+    card = json.loads((tmp / "exp" / "sm.card.json").read_text())
+    assert card["format"] == "savedmodel" and card["input"]["shape"][-1] == 1
+    served = tf.saved_model.load(str(tmp / "exp" / "sm"))
+    x = np.asarray(Image.open(src / "images" / "im01.png"), np.float32)[None, ..., None]
+    probs = served.serve(tf.constant(x)).numpy()[0]
+    ours = np.asarray(Image.open(tmp / "pred" / "im01.png")) if (tmp / "pred").exists() else None
+    import keras
+
+    ref = keras.saving.load_model(out, compile=False).predict(x, verbose=0)[0]
+    assert np.allclose(probs, ref, atol=1e-5)
+    if ours is not None:
+        assert np.array_equal(probs.argmax(-1), ours)
+    assert any(m.format == "savedmodel" for m in project.models())
+
+
+def test_export_onnx_without_tf2onnx_is_one_clear_error(trained, capsys):
+    pytest.importorskip("tensorflow")
+    try:
+        import tf2onnx  # noqa: F401
+    except ImportError:
+        project, src, out, tmp = trained
+        assert main(["export", str(out), "--format", "onnx", "--out", str(tmp / "m.onnx")]) == 2
+        err = capsys.readouterr().err
+        assert "tf2onnx" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    else:
+        pytest.skip("tf2onnx installed: see test_export_onnx")
+
+
+def test_resume_and_fine_tune_make_child_runs(trained, capsys):
+    project, src, out, tmp = trained
+    first = project.runs()[0].id
+    assert main(["train", str(project.root), *TINY, "--epochs", "3", "--resume", str(first)]) == 0
+    assert main(["train", str(project.root), *TINY, "--epochs", "1", "--init-from", str(first)]) == 0
+    runs = project.runs()
+    resumed, tuned = runs[-2], runs[-1]
+    assert resumed.parent_run_id == first and [e.epoch for e in project.epochs(resumed.id)] == [3]
+    assert tuned.parent_run_id == first and tuned.status == "finished"
+    text = capsys.readouterr().out
+    assert "foreground mIoU" in text and "pixel accuracy" in text
+
+
+def test_user_errors_are_one_line(tmp_path, capsys):
+    assert main(["train", str(tmp_path / "nope")]) == 2
+    assert main(["predict", str(tmp_path / "none.keras"), str(tmp_path), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 2
