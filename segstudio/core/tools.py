@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 from segstudio.core.editing import MaskModel, Point
 
@@ -33,7 +33,7 @@ class PointerEvent:
         return (self.x, self.y)
 
 
-class Tool(str, Enum):
+class Tool(StrEnum):
     BRUSH = "brush"
     ERASER = "eraser"
     FILL = "fill"

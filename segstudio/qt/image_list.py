@@ -84,8 +84,13 @@ class ImageFilter(QtCore.QSortFilterProxyModel):
         self.class_id: int | None = None
 
     def set_filter(self, status: str | None, class_id: int | None) -> None:
-        self.status, self.class_id = status, class_id
-        self.invalidateRowsFilter()
+        if hasattr(self, "beginFilterChange"):  # Qt >= 6.9
+            self.beginFilterChange()
+            self.status, self.class_id = status, class_id
+            self.endFilterChange(QtCore.QSortFilterProxyModel.Direction.Rows)
+        else:
+            self.status, self.class_id = status, class_id
+            self.invalidateRowsFilter()
 
     def filterAcceptsRow(self, source_row: int, source_parent) -> bool:  # noqa: N802
         row = self.sourceModel().rows[source_row]

@@ -17,10 +17,10 @@ from superqt.utils import create_worker
 
 from segstudio.core.classes import ClassInfo, ClassTable
 from segstudio.core.editing import MaskChange, MaskModel
+from segstudio.qt.errors import ErrorReporter
 from segstudio.services import annotation
 from segstudio.services.annotation import EditableImage
 from segstudio.store.project import ClassTotals, ImageRecord, Project
-from segstudio.qt.errors import ErrorReporter
 
 
 class AnnotationSession(QtCore.QObject):

@@ -164,8 +164,5 @@ def merge_class_steps(
 
 def merge_classes(project: Project, source: int, target: int) -> MergeReport:
     """Run :func:`merge_class_steps` to the end (CLI and tests)."""
-    report = None
-    for _done, _total, report in merge_class_steps(project, source, target):
-        pass
-    assert report is not None
-    return report
+    steps = list(merge_class_steps(project, source, target))
+    return steps[-1][2]
