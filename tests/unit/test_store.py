@@ -383,3 +383,35 @@ def test_future_version_still_in_the_wal_is_seen(tmp_path):
         assert (folder / DB_NAME).read_bytes() == main_before
     finally:
         con.close()
+
+
+def test_upgrade_from_the_first_revision_keeps_data(tmp_path):
+    """A database left at the first schema revision is migrated to head on open, data kept."""
+    from alembic import command
+    from alembic.script import ScriptDirectory
+
+    from segstudio.store.schema import alembic_config
+
+    cfg = alembic_config()
+    first = [s.revision for s in ScriptDirectory.from_config(cfg).walk_revisions()][-1]
+    folder = tmp_path / "old"
+    folder.mkdir()
+    engine = make_engine(folder / DB_NAME)
+    try:
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, first)
+            conn.execute(text("INSERT INTO classes (id, name, color, ignore) VALUES (0, 'bg', '#000000', 0)"))
+            conn.execute(text(
+                "INSERT INTO images (path, width, height, channels, image_bytes, image_mtime, "
+                "ignored_pixels, split, status, added_at) "
+                "VALUES ('a.png', 4, 3, 1, 10, 1.0, 0, 'train', 'unlabelled', '2024-01-01 00:00:00')"
+            ))
+    finally:
+        engine.dispose()
+    assert _version(folder / DB_NAME) == first
+    with Project.open(folder) as p:
+        assert [r.path for r in p.images()] == ["a.png"]
+        assert p.class_table().ids == [0]
+    assert _version(folder / DB_NAME) == head_revision()
+    assert TABLES <= _tables(folder / DB_NAME)
