@@ -51,7 +51,7 @@ def _read_pil(path: Path) -> Image.Image:
 def _normalize_image_array(path: Path, arr: np.ndarray) -> np.ndarray:
     if arr.ndim == 3 and arr.shape[2] == 4:
         arr = arr[..., :3]  # alpha carries no class information
-    if arr.ndim == 3 and arr.shape[2] == 1:
+    if arr.ndim == 3 and arr.shape[2] in (1, 2):  # gray, or gray + alpha
         arr = arr[..., 0]
     if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] != 3):
         raise BadFileError(path, f"unsupported image shape {arr.shape} (need gray, RGB or RGBA)")

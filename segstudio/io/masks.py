@@ -107,7 +107,7 @@ def decode_mask(path: str | Path, table: ClassTable | None = None) -> DecodedMas
         arr = _read_tiff(p)
         if arr.ndim == 3 and arr.shape[2] in (3, 4):
             return DecodedMask(_rgb_to_labels(p, arr[..., :3], table), MaskFormat.RGB)
-        if arr.ndim == 3 and arr.shape[2] == 1:
+        if arr.ndim == 3 and arr.shape[2] in (1, 2):  # gray, or gray + alpha
             arr = arr[..., 0]
         if arr.ndim != 2 or not np.issubdtype(arr.dtype, np.integer) or arr.dtype.itemsize > 2:
             raise BadFileError(p, f"not an index mask: shape {arr.shape}, type {arr.dtype}")
@@ -136,6 +136,8 @@ def decode_mask(path: str | Path, table: ClassTable | None = None) -> DecodedMas
         return DecodedMask(arr.astype(np.uint16), MaskFormat.INDEX16)
     if mode == "1":
         return DecodedMask(np.asarray(im, dtype=np.uint8), MaskFormat.INDEX8)
+    if mode == "LA":  # gray + alpha: the alpha carries no class information
+        return DecodedMask(np.ascontiguousarray(np.asarray(im)[..., 0]), MaskFormat.INDEX8)
     if mode in ("RGB", "RGBA"):
         rgb = np.asarray(im)[..., :3]
         if table is not None and len(table.color_to_id()) and _is_colour_mask(rgb, table):

@@ -104,6 +104,19 @@ def test_jpeg_gray_and_rgb(tmp_path, suffix, channels):
     assert image_size(path) == (W, H)
 
 
+def test_gray_with_alpha(tmp_path):
+    gray = _ramp(np.uint8)
+    alpha = np.full((H, W), 200, np.uint8)
+    Image.fromarray(np.dstack([gray, alpha]), mode="LA").save(tmp_path / "la.png")
+    np.testing.assert_array_equal(read_image(tmp_path / "la.png"), gray)
+    g16 = _ramp(np.uint16)
+    tifffile.imwrite(tmp_path / "ga.tif", np.dstack([g16, g16 // 2]), photometric="minisblack",
+                     extrasamples=["unassalpha"])
+    out = read_image(tmp_path / "ga.tif")
+    assert out.dtype == np.uint16
+    np.testing.assert_array_equal(out, g16)
+
+
 def test_palette_and_bilevel_png(tmp_path):
     idx = (np.arange(H * W) % 4).reshape(H, W).astype(np.uint8)
     p = Image.fromarray(idx, mode="L").convert("P")

@@ -90,6 +90,22 @@ def test_index_tiff(tmp_path, dtype, fmt, decoder):
     np.testing.assert_array_equal(m.labels, lab)
 
 
+def test_bilevel_and_gray_alpha_masks(tmp_path, decoder):
+    lab = (_labels() > 0).astype(np.uint8)
+    Image.fromarray(lab.astype(bool)).save(tmp_path / "bit.png")
+    m = decode_mask(tmp_path / "bit.png")
+    assert m.format is MaskFormat.INDEX8
+    np.testing.assert_array_equal(m.labels, lab)
+    lab = _labels()
+    Image.fromarray(np.dstack([lab, np.full((H, W), 255, np.uint8)]), mode="LA").save(tmp_path / "la.png")
+    m = decode_mask(tmp_path / "la.png")
+    assert m.format is MaskFormat.INDEX8
+    np.testing.assert_array_equal(m.labels, lab)
+    tifffile.imwrite(tmp_path / "la.tif", np.dstack([lab, lab]), photometric="minisblack",
+                     extrasamples=["unassalpha"])
+    np.testing.assert_array_equal(decode_mask(tmp_path / "la.tif").labels, lab)
+
+
 def test_palette_png_with_void(tmp_path):
     lab = _labels()
     lab[0, :] = VOC_VOID  # a VOC-style void border row
