@@ -198,3 +198,29 @@ def test_demo_is_deterministic_and_imbalanced(tmp_path, capsys):
 
     cli(capsys, "demo", tmp_path / "c", "--n", "3", "--seed", "2", "--size", "64")
     assert _files(tmp_path / "c")["masks/demo_0000.png"] != a["masks/demo_0000.png"]
+
+
+# -- launcher -------------------------------------------------------------------------
+
+def test_launcher_without_display_points_at_headless_commands(tmp_path):
+    import os
+
+    if sys.platform in ("win32", "darwin"):
+        pytest.skip("a display is assumed on this platform")
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    r = subprocess.run([sys.executable, "-m", "segstudio"], capture_output=True, text=True,
+                       timeout=60, env=env, cwd=tmp_path)
+    assert r.returncode == 3
+    assert "no display" in r.stderr and "segstudio stats" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_help_and_version(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    for command in ("demo", "init", "index", "stats", "weights"):
+        assert command in out
+    assert main(["--version"]) == 0
+    assert "segstudio" in capsys.readouterr().out.lower()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 import sqlite3
+import sys
 import threading
 
 import numpy as np
@@ -351,6 +352,8 @@ def test_project_shared_by_two_threads_writing(empty_project):
 @pytest.mark.parametrize("name", ["Run #3", "what?", "50% done", "a%20b", "sp ace"])
 def test_project_folder_with_uri_characters(tmp_path, name):
     """'#', '?' and '%' in a folder name must not cut the database path short."""
+    if "?" in name and sys.platform == "win32":
+        pytest.skip("'?' is not allowed in Windows file names")
     folder = tmp_path / name
     with Project.create(folder) as p:
         p.set_class_table(ClassTable.from_ids([0, 3]))
