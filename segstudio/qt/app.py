@@ -29,6 +29,18 @@ def dark_palette() -> QtGui.QPalette:
     return p
 
 
+def app_icon() -> QtGui.QIcon:
+    icon = QtGui.QIcon()
+    try:
+        from segstudio.resources import app_icon_paths
+
+        for path in app_icon_paths():
+            icon.addFile(str(path))
+    except (ImportError, FileNotFoundError):
+        pass
+    return icon
+
+
 def make_app(argv: list[str] | None = None) -> QtWidgets.QApplication:
     """The QApplication with segstudio's look (reuses an existing one, e.g. under pytest-qt)."""
     pg.setConfigOptions(imageAxisOrder="row-major", foreground=(200, 200, 200), antialias=True)
@@ -38,6 +50,7 @@ def make_app(argv: list[str] | None = None) -> QtWidgets.QApplication:
         QtCore.QCoreApplication.setApplicationName("segstudio")
         app = QtWidgets.QApplication(argv if argv is not None else sys.argv[:1])
     app.setStyle("Fusion")
+    app.setWindowIcon(app_icon())
     app.setPalette(dark_palette())
     font = app.font()
     if font.pointSizeF() < 9.5:

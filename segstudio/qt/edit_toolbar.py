@@ -8,10 +8,19 @@ from superqt import QLabeledDoubleRangeSlider
 from segstudio.core.classes import ClassTable
 from segstudio.core.tools import MAX_BRUSH, MIN_BRUSH, Tool, next_brush_size
 from segstudio.qt.class_panel import swatch_icon
+from segstudio.resources import icon_path
 
 TOOL_SHORT_NAMES = {Tool.BRUSH: "Brush", Tool.ERASER: "Eraser", Tool.FILL: "Fill", Tool.POLYGON: "Polygon",
                     Tool.PICKER: "Picker"}
 TOOL_ICON_TEXT = {Tool.BRUSH: "●", Tool.ERASER: "◌", Tool.FILL: "▨", Tool.POLYGON: "⬠", Tool.PICKER: "⊕"}
+
+
+def resource_icon(name: str) -> QtGui.QIcon | None:
+    """A packaged tool icon (SVG), or None when it is missing (the text label still shows)."""
+    try:
+        return QtGui.QIcon(str(icon_path(name)))
+    except (FileNotFoundError, ValueError):
+        return None
 
 
 class EditToolBar(QtWidgets.QToolBar):
@@ -26,10 +35,16 @@ class EditToolBar(QtWidgets.QToolBar):
         super().__init__("Tools", parent)
         self.setObjectName("EditToolBar")
         self.setToolButtonStyle(QtCore.Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.setIconSize(QtCore.QSize(20, 20))
         self.tool_group = QtGui.QActionGroup(self)
         self.tool_actions: dict[Tool, QtGui.QAction] = {}
         for tool in Tool:
-            act = QtGui.QAction(f"{TOOL_ICON_TEXT[tool]} {TOOL_SHORT_NAMES[tool]}", self)
+            icon = resource_icon(tool.value)
+            act = QtGui.QAction(TOOL_SHORT_NAMES[tool], self)
+            if icon is not None:
+                act.setIcon(icon)
+            else:
+                act.setText(f"{TOOL_ICON_TEXT[tool]} {TOOL_SHORT_NAMES[tool]}")
             act.setCheckable(True)
             act.setShortcut(tool.shortcut)
             act.setToolTip(f"{tool.title} ({tool.shortcut})")
@@ -38,6 +53,7 @@ class EditToolBar(QtWidgets.QToolBar):
             self.addAction(act)
             self.tool_actions[tool] = act
         self.tool_actions[Tool.BRUSH].setChecked(True)
+        self.file_separator = self.insertSeparator(self.tool_actions[Tool.BRUSH])
         self.addSeparator()
         self.addWidget(QtWidgets.QLabel(" Size "))
         self.size_spin = QtWidgets.QSpinBox()
@@ -66,7 +82,7 @@ class EditToolBar(QtWidgets.QToolBar):
         self.opacity_slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
         self.opacity_slider.setRange(0, 100)
         self.opacity_slider.setValue(55)
-        self.opacity_slider.setMaximumWidth(110)
+        self.opacity_slider.setMaximumWidth(90)
         self.opacity_slider.setToolTip("Overlay opacity")
         self.opacity_slider.valueChanged.connect(lambda v: self.opacityChanged.emit(v / 100))
         self.addWidget(self.opacity_slider)
@@ -76,7 +92,7 @@ class EditToolBar(QtWidgets.QToolBar):
         self.levels.setRange(0, 255)
         self.levels.setValue((0, 255))
         self.levels.setDecimals(0)
-        self.levels.setMinimumWidth(200)
+        self.levels.setMinimumWidth(170)
         self.levels.setToolTip("Display range of gray images (8 or 16 bit)")
         self.levels.valueChanged.connect(lambda v: self.levelsChanged.emit(float(v[0]), float(v[1])))
         self.addWidget(self.levels)

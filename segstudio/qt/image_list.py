@@ -65,8 +65,6 @@ class ImageTableModel(QtCore.QAbstractTableModel):
             return " ".join(str(c) for c in row.classes) or "—"
         if role == QtCore.Qt.ItemDataRole.ForegroundRole and col == 1:
             return STATUS_COLORS.get(row.status)
-        if role == QtCore.Qt.ItemDataRole.DecorationRole and col == 1:
-            return STATUS_COLORS.get(row.status)
         if role == QtCore.Qt.ItemDataRole.ToolTipRole:
             names = ", ".join(
                 f"{c} {info.name}" for c in row.classes if (info := self.table.get(c)) is not None
@@ -197,7 +195,7 @@ class ImageListPanel(QtWidgets.QWidget):
             if idx.data(QtCore.Qt.ItemDataRole.UserRole) == image_id:
                 self._quiet = not emit
                 self.view.setCurrentIndex(idx)
-                self.view.scrollTo(idx)
+                self.view.scrollTo(idx, QtWidgets.QAbstractItemView.ScrollHint.PositionAtCenter)
                 self._quiet = False
                 return
 

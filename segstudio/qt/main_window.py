@@ -12,7 +12,7 @@ from segstudio.core.tools import Tool
 from segstudio.qt.canvas import ImageCanvas, default_levels
 from segstudio.qt.class_panel import ClassPanel
 from segstudio.qt.dialogs import NewProjectDialog, show_import_report
-from segstudio.qt.edit_toolbar import EditToolBar
+from segstudio.qt.edit_toolbar import EditToolBar, resource_icon
 from segstudio.qt.errors import ErrorReporter
 from segstudio.qt.image_list import ImageListPanel
 from segstudio.qt.session import AnnotationSession
@@ -62,7 +62,14 @@ class MainWindow(QtWidgets.QMainWindow):
         self._build_status_bar()
         self._build_menus()
         self._connect()
-        self.resizeDocks([self.docks["images"], self.docks["classes"]], [250, 440], QtCore.Qt.Orientation.Horizontal)
+        for act, icon in ((self.save_action, "save"), (self.undo_action, "undo"), (self.redo_action, "redo")):
+            if (qicon := resource_icon(icon)) is not None:
+                act.setIcon(qicon)
+            self.toolbar.insertAction(self.toolbar.file_separator, act)
+            button = self.toolbar.widgetForAction(act)
+            if button is not None and not act.icon().isNull():
+                button.setToolButtonStyle(QtCore.Qt.ToolButtonStyle.ToolButtonIconOnly)
+        self.resizeDocks([self.docks["images"], self.docks["classes"]], [230, 470], QtCore.Qt.Orientation.Horizontal)
         self.resizeDocks([self.docks["statistics"]], [250], QtCore.Qt.Orientation.Vertical)
         self._restore_layout = restore_layout
         self.restored_geometry = False
