@@ -389,3 +389,23 @@ def test_oversized_image_header_is_skipped_not_a_crash(tmp_path, capsys):
     assert "Traceback" not in err
     assert [ln.strip().split(": ")[0] for ln in err.splitlines()[1:]] == [str(bomb.resolve())]
     assert stats_json(capsys, tmp_path / "p")["labelled_images"] == 2
+
+
+def test_labelmap_void_colour_is_ignored(tmp_path, capsys):
+    labelmap = tmp_path / "labelmap.txt"
+    labelmap.write_text(LABELMAP + "void:224,224,192::\n")
+    ds = _T.dataset(tmp_path / "d", n=2, n_unlabelled=0)
+    lut = np.array([(0, 0, 0), (128, 64, 128), (0, 0, 142), (107, 142, 35), (224, 224, 192)], np.uint8)
+    masks = []
+    for stem, m in ds.masks.items():
+        m = m.copy()
+        m[-2:] = 4  # two void rows
+        masks.append(m)
+        Image.fromarray(lut[m]).save(ds.masks_dir / f"{stem}.png")
+    rc, _, err = cli(capsys, "init", tmp_path / "p", "--images", ds.images_dir,
+                     "--masks", ds.masks_dir, "--classes", labelmap)
+    assert rc == 0, err
+    s = stats_json(capsys, tmp_path / "p")
+    assert s["ignored_pixels"] == 2 * 2 * SIZE
+    assert [c["name"] for c in s["classes"]] == ["background", "road", "car", "tree"]
+    assert [c["pixels"] for c in s["classes"]] == _bincount(masks, 5)[:4]
