@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Smoke test of the built bundle, offscreen: --version, demo, gui --screenshot.
+#
+#   bash packaging/smoke.sh [dist/segstudio/segstudio]
+#
+# Runs from a temporary folder outside the repo, so nothing can come from the source tree.
+# Prints the time each step took; exits non-zero on the first failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=$(realpath "${1:-dist/segstudio/segstudio}")
+[ -x "$BIN" ] || { echo "smoke.sh: no executable at $BIN; build it with: bash packaging/build.sh" >&2; exit 2; }
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+cd "$WORK"
+export QT_QPA_PLATFORM=offscreen TF_CPP_MIN_LOG_LEVEL=2
+unset DISPLAY WAYLAND_DISPLAY
+# a fresh per-user config: no recent projects or saved window state from this machine
+export XDG_CONFIG_HOME="$WORK/config" XDG_CACHE_HOME="$WORK/cache" HOME="$WORK/home"
+mkdir -p "$HOME"
+
+step() {
+    local name=$1; shift
+    local t0 t1 rc
+    t0=$(date +%s.%N)
+    set +e
+    "$@" >"$WORK/$name.log" 2>&1
+    rc=$?
+    set -e
+    t1=$(date +%s.%N)
+    printf '%-12s rc=%d  %6.2f s\n' "$name" "$rc" "$(awk "BEGIN{print $t1 - $t0}")"
+    if [ "$rc" -ne 0 ]; then
+        echo "---- $name output ----"; tail -n 40 "$WORK/$name.log"; exit 1
+    fi
+}
+
+step version "$BIN" --version
+grep -q "^segstudio " "$WORK/version.log" || { echo "--version printed no 'segstudio X.Y'"; cat "$WORK/version.log"; exit 1; }
+sed 's/^/    /' "$WORK/version.log"
+step demo "$BIN" demo "$WORK/demo" --n 5
+[ -f "$WORK/demo/segstudio.db" ] || { echo "demo wrote no segstudio.db"; exit 1; }
+step stats "$BIN" stats "$WORK/demo" --json
+step gui "$BIN" gui "$WORK/demo" --screenshot "$WORK/window.png"
+[ -s "$WORK/window.png" ] || { echo "gui --screenshot wrote no PNG"; exit 1; }
+head -c 8 "$WORK/window.png" | od -An -c | grep -q "P   N   G" || { echo "window.png is not a PNG"; exit 1; }
+if [ -n "${SMOKE_KEEP:-}" ]; then cp "$WORK/window.png" "$SMOKE_KEEP"; echo "screenshot kept: $SMOKE_KEEP"; fi
+echo "smoke OK: $BIN ($(du -sh "$(dirname "$BIN")" | cut -f1))"
