@@ -14,13 +14,13 @@ was imported from the fresh venv.
 
 from __future__ import annotations
 
-from importlib import metadata
 import os
 import shutil
 import subprocess
 import sys
 import sysconfig
 import zipfile
+from importlib import metadata
 from pathlib import Path
 
 import pytest
