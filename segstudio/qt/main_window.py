@@ -11,7 +11,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from segstudio.core.tools import Tool
 from segstudio.qt.canvas import ImageCanvas, default_levels
 from segstudio.qt.class_panel import ClassPanel
-from segstudio.qt.dialogs import NewProjectDialog, show_import_report
+from segstudio.qt.dialogs import NewProjectDialog, NewProjectRequest, show_import_report
 from segstudio.qt.edit_toolbar import EditToolBar, resource_icon
 from segstudio.qt.errors import ErrorReporter
 from segstudio.qt.image_list import ImageListPanel
@@ -41,6 +41,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.setDockNestingEnabled(True)
         self.errors = ErrorReporter(self, dialogs=dialogs)
         self.session = AnnotationSession(self.errors, self)
+        self.session.ask_unsaved = lambda: self._ask_unsaved()
         self.canvas = ImageCanvas()
         self.start_page = StartPage()
         self.stack = QtWidgets.QStackedWidget()
@@ -204,18 +205,26 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def new_project(self) -> None:
         dlg = NewProjectDialog(self)
-        if dlg.exec() != QtWidgets.QDialog.DialogCode.Accepted:
-            return
-        req = dlg.request()
+        if dlg.exec() == QtWidgets.QDialog.DialogCode.Accepted:
+            self.import_project(dlg.request())
+
+    def import_project(self, req: NewProjectRequest):  # noqa: ANN201 - the worker
+        """Import folders in a worker thread; then show what was skipped and open the project."""
         from segstudio.services.project_import import import_folder
 
-        def done(report) -> None:  # noqa: ANN001
-            show_import_report(self, report.added, report.labelled, report.skipped)
-            self.open_project(req.project_dir)
+        if not self.session.maybe_save():
+            return None
 
-        self.session.run_in_thread("Import", import_folder, req.project_dir, req.images_dir, req.masks_dir,
-                                   req.classes_file, on_return=done,
-                                   on_finish=lambda: self._busy("", 0, 0))
+        def done(result) -> None:  # noqa: ANN001 - (Project opened in the worker, ImportReport)
+            worker_project, report = result
+            worker_project.close()
+            self.last_import_report = show_import_report(self, report.added, report.labelled, report.skipped)
+            self.open_project(req.project_dir)
+            self.open_first_image()
+
+        return self.session.run_in_thread(
+            "Import", import_folder, req.project_dir, req.images_dir, req.masks_dir, req.classes_file,
+            on_return=done, on_finish=lambda: self._busy("", 0, 0))
 
     def _refresh_recent(self, paths: list[str] | None = None) -> None:
         paths = recent_projects() if paths is None else paths
@@ -336,7 +345,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     # -- lifetime ----------------------------------------------------------------------------
     def closeEvent(self, ev: QtGui.QCloseEvent) -> None:  # noqa: N802
-        if not self.session.maybe_save(self._ask_unsaved):
+        if not self.session.maybe_save():
             ev.ignore()
             return
         if self._restore_layout:

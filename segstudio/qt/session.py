@@ -42,6 +42,8 @@ class AnnotationSession(QtCore.QObject):
         self.current: EditableImage | None = None
         self.model: MaskModel | None = None
         self.autosave = True
+        #: asked before leaving an edited image when autosave is off: 'save', 'discard' or 'cancel'
+        self.ask_unsaved: Callable[[], str] | None = None
         self._last_dirty = False
         self._workers: list = []
 
@@ -133,6 +135,7 @@ class AnnotationSession(QtCore.QObject):
         """
         if not self.dirty:
             return True
+        ask = ask or self.ask_unsaved
         choice = "save" if (self.autosave or ask is None) else ask()
         if choice == "cancel":
             return False

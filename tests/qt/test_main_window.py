@@ -4,7 +4,7 @@ bad files, screenshots."""
 from __future__ import annotations
 
 import numpy as np
-from PySide6 import QtCore, QtGui
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from segstudio.core.tools import Tool
 from segstudio.io.masks import read_mask
@@ -248,3 +248,80 @@ def test_start_page_without_project_and_recent_projects(qtbot, demo_dir):
     assert not win.open_project(demo_dir / "missing")
     assert "missing" in win.errors.history[-1]
     win.close()
+
+
+def test_new_project_from_folders_reports_skipped_files(qtbot, tmp_path):
+    from PIL import Image
+
+    from segstudio.qt.app import make_app
+    from segstudio.qt.dialogs import NewProjectRequest
+    from segstudio.qt.main_window import MainWindow
+
+    images, masks = tmp_path / "images", tmp_path / "masks"
+    images.mkdir()
+    masks.mkdir()
+    for i in range(3):
+        Image.fromarray(np.full((24, 32), 40 * i, np.uint8)).save(images / f"im{i}.png")
+    Image.fromarray(np.eye(24, 32, dtype=np.uint8) * 2).save(masks / "im0.png")
+    (images / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n nope")
+    make_app()
+    win = MainWindow(dialogs=False, restore_layout=False)
+    qtbot.addWidget(win)
+    worker = win.import_project(NewProjectRequest(tmp_path / "proj", images, masks, None))
+    with qtbot.waitSignal(worker.finished, timeout=20000):
+        pass
+    qtbot.waitUntil(lambda: win.session.project is not None)
+    assert win.image_list.model.rowCount() == 3
+    report = win.last_import_report
+    assert report.findChild(QtWidgets.QTableWidget).item(0, 0).text().endswith("broken.png")
+    assert win.session.current is not None
+    win.close()
+
+
+def test_closing_autosaves_and_layout_persists(qtbot, demo_dir):
+    from segstudio.qt.app import make_app
+    from segstudio.qt.main_window import MainWindow
+
+    make_app()
+    win = MainWindow(dialogs=False)
+    qtbot.addWidget(win)
+    win.resize(1100, 760)
+    win.show()
+    win.open_project(demo_dir)
+    win.open_first_image()
+    rec = win.session.current.record
+    win.docks["statistics"].hide()
+    drag(qtbot, win, [(8.5, 8.5), (20.5, 8.5)])
+    win.close()
+    assert (read_mask(rec.abs_mask_path).labels[8, 8:21] == win.canvas.settings.label).all()
+    again = MainWindow(dialogs=False)
+    qtbot.addWidget(again)
+    assert again.restored_geometry  # (the offscreen screen clamps the size, so not compared)
+    assert again.docks["statistics"].isHidden()
+    assert again.recent_menu.actions()[0].text() == str(demo_dir.resolve())
+    again.close()
+
+
+def test_unsaved_edits_ask_when_autosave_is_off(window, qtbot, monkeypatch):
+    win = window
+    win.autosave_action.setChecked(False)
+    first = win.session.current.record.id
+    drag(qtbot, win, [(8.5, 8.5), (20.5, 8.5)])
+    monkeypatch.setattr(win, "_ask_unsaved", lambda: "cancel")
+    qtbot.keyClick(win, Qt.Key.Key_PageDown)
+    # PageDown moves the list selection; the session refuses to leave, the list snaps back
+    assert win.session.current.record.id == first and win.session.dirty
+
+
+def test_status_bar_shows_position_value_and_class(window, qtbot):
+    win = window
+    labels = win.session.model.labels
+    ys, xs = np.nonzero(labels)
+    x, y = int(xs[0]), int(ys[0])
+    vp, pos = win.canvas.viewport(), QtCore.QPointF(widget_pos(win, x + 0.5, y + 0.5))
+    QtCore.QCoreApplication.sendEvent(vp, QtGui.QMouseEvent(
+        QtCore.QEvent.Type.MouseMove, pos, vp.mapToGlobal(pos), Qt.MouseButton.NoButton,
+        Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier))
+    text = win.cursor_label.text()
+    name = win.session.table.get(int(labels[y, x])).name
+    assert f"x {x}, y {y}" in text and f"value {win.canvas.pixels[y, x]}" in text and name in text
