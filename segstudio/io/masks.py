@@ -85,6 +85,9 @@ def _fast_gray_png(p: Path) -> DecodedMask | None:
     bit_depth, colour_type, interlace = data[24], data[25], data[28]
     if colour_type != 0 or bit_depth not in (8, 16) or interlace:
         return None
+    width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    if width * height > (Image.MAX_IMAGE_PIXELS or 1 << 62):
+        return None  # Pillow's decompression-bomb guard decides (the libpng path has none)
     try:
         arr = imagecodecs.png_decode(data)
     except Exception as e:  # imagecodecs raises PngError/DelayedImportError variants

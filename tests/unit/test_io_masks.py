@@ -498,3 +498,5 @@ def test_truncated_16bit_and_oversized_masks(tmp_path, decoder):
         with pytest.raises(BadFileError) as err:
             decode_mask(tmp_path / name)
         assert err.value.path == tmp_path / name
+    # refused up front by the decompression-bomb guard, before any decoder allocates 4.9 GB
+    assert "too large" in err.value.problem
