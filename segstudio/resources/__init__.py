@@ -8,7 +8,7 @@ Layout::
 
     icons/hicolor/scalable/apps/segstudio.svg     application icon (source)
     icons/hicolor/<N>x<N>/apps/segstudio.png      renders, N in APP_ICON_SIZES
-    icons/tools/<name>.svg                        tool bar icons, TOOL_ICONS
+    icons/tools/<name>.svg                        tool bar icons, TOOL_ICONS + PAGE_ICONS
     segstudio.desktop                             freedesktop desktop entry
     io.github.segstudio.segstudio.metainfo.xml    AppStream metainfo
 """
@@ -23,6 +23,7 @@ APP_ICON = "segstudio"
 APP_ICON_SIZES = (16, 24, 32, 48, 64, 128, 256)
 TOOL_ICONS = ("brush", "eraser", "fill", "polygon", "picker", "train", "predict", "export",
               "undo", "redo", "save")
+PAGE_ICONS = ("open-folder", "open-project", "demo")  # start page buttons, same style
 DESKTOP_FILE = "segstudio.desktop"
 METAINFO_FILE = f"{APP_ID}.metainfo.xml"
 
@@ -46,7 +47,7 @@ def icon_path(name: str, size: int | None = None) -> Path:
 
     ``icon_path("segstudio")`` is the scalable application icon; with ``size`` (one of
     ``APP_ICON_SIZES``) it is the PNG render of that size. Any other name is a tool icon
-    (``TOOL_ICONS``), an SVG.
+    (``TOOL_ICONS``, ``PAGE_ICONS``), an SVG.
     """
     if name == APP_ICON:
         if size is None:

@@ -26,7 +26,7 @@ def test_app_icon_renders_have_their_sizes() -> None:
 
 
 def test_every_svg_parses_with_a_viewbox() -> None:
-    svgs = [r.icon_path("segstudio")] + [r.icon_path(name) for name in r.TOOL_ICONS]
+    svgs = [r.icon_path("segstudio")] + [r.icon_path(name) for name in r.TOOL_ICONS + r.PAGE_ICONS]
     for svg in svgs:
         root = ET.parse(svg).getroot()
         assert root.tag == "{http://www.w3.org/2000/svg}svg", svg
