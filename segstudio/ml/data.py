@@ -10,6 +10,8 @@ over 32 classes is 128 MiB.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import tensorflow as tf
 
@@ -38,26 +40,48 @@ def training_dataset(
     start: int = 0,
     flip_rotate: bool = True,
     parallel: int | None = None,
+    load_weights: Callable[[int], np.ndarray | None] | None = None,
 ) -> tf.data.Dataset:
     """Infinite, deterministic dataset of ((B,S,S,ch) float32, (B,S,S) uint8/uint16) batches.
 
     Sample k is a pure function of (seed, k); ``start`` skips the first samples, so a
-    resumed run continues the same sequence.
+    resumed run continues the same sequence. With ``load_weights`` (image index -> (H,W)
+    per-pixel weights, or None for all ones) batches are (image, labels, (B,S,S) float32
+    weights), cropped and flipped together with the image; the losses take them as
+    ``sample_weight`` (how corrected pixels are weighted up).
     """
     ign = default_ignore_index(num_classes) if ignore_index is None else ignore_index
     ldt = label_dtype(num_classes)
 
+    def with_weights(i):  # weights ride along as one extra image channel through crop/augment
+        image, labels = load(i)
+        w = load_weights(i)
+        if image.ndim == 2:
+            image = image[..., None]
+        w = np.ones(labels.shape, np.float32) if w is None else np.asarray(w, np.float32)
+        return np.concatenate([image.astype(np.float32, copy=False), w[..., None]], axis=-1), labels
+
     def one(k):
-        image, labels = make_sample(load, sampler, int(k), seed, crop, ign, flip_rotate)
+        if load_weights is None:
+            image, labels = make_sample(load, sampler, int(k), seed, crop, ign, flip_rotate)
+        else:
+            stacked, labels = make_sample(with_weights, sampler, int(k), seed, crop, ign, flip_rotate)
+            image, weights = stacked[..., :-1], np.ascontiguousarray(stacked[..., -1])
         if image.shape[-1] != channels:
             image = _match_channels(image, channels)
-        return image, labels.astype(ldt, copy=False)
+        if load_weights is None:
+            return image, labels.astype(ldt, copy=False)
+        return np.ascontiguousarray(image, np.float32), labels.astype(ldt, copy=False), weights
 
     def fn(k):
-        image, labels = tf.numpy_function(one, [k], [tf.float32, tf.as_dtype(ldt)], stateful=False)
-        image.set_shape((crop, crop, channels))
-        labels.set_shape((crop, crop))
-        return image, labels
+        types = [tf.float32, tf.as_dtype(ldt)] + ([tf.float32] if load_weights is not None else [])
+        out = tf.numpy_function(one, [k], types, stateful=False)
+        out[0].set_shape((crop, crop, channels))
+        out[1].set_shape((crop, crop))
+        if load_weights is None:
+            return out[0], out[1]
+        out[2].set_shape((crop, crop))
+        return out[0], out[1], out[2]
 
     ds = tf.data.Dataset.range(int(start), np.iinfo(np.int64).max)
     ds = ds.map(fn, num_parallel_calls=parallel or tf.data.AUTOTUNE, deterministic=True)

@@ -73,6 +73,8 @@ class TrainData:
     ignore_ids: Sequence[int] = ()  # class ids excluded from foreground mIoU
     mean: Sequence[float] | None = None
     variance: Sequence[float] | None = None
+    # i -> (H,W) per-pixel loss weights of training image i (None: all 1), e.g. corrected pixels up
+    load_weights: Callable[[int], np.ndarray | None] | None = None
 
 
 @dataclass
@@ -363,7 +365,7 @@ class Trainer:
         ds = training_dataset(
             d.load_train, sampler, crop=c.crop, batch=c.batch, channels=d.channels,
             num_classes=d.num_classes, seed=c.seed, ignore_index=self.ignore_index,
-            start=start_epoch * c.steps_per_epoch * c.batch,
+            start=start_epoch * c.steps_per_epoch * c.batch, load_weights=d.load_weights,
         )
         if start_epoch >= c.epochs:
             return TrainResult("finished", "nothing to do: the checkpoint already has every epoch",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import shutil
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import fields
 from pathlib import Path
 
@@ -200,12 +200,15 @@ def train_project(
     config: dict,
     callbacks: TrainCallbacks | None = None,
     cancel_event: threading.Event | None = None,
+    pixel_weights: Callable[[list[ImageRecord]], Callable[[int], np.ndarray | None]] | None = None,
 ) -> int:
     """Train on the project's train split, validate on its val split; return the run id.
 
     ``config`` holds TrainConfig fields plus ``weights`` (scheme), ``clip``, ``resume``
     (a run id to continue from its checkpoint), ``init_from`` (a run id or .keras path to
-    fine-tune from) and ``out`` (also copy the final model there).
+    fine-tune from) and ``out`` (also copy the final model there). ``pixel_weights``, given
+    the training records in trainer order, returns ``i -> (H,W) loss weights or None``
+    (services.corrections uses it to weigh up corrected pixels).
     """
     callbacks = callbacks or NullCallbacks()
     parent = None
@@ -228,7 +231,9 @@ def train_project(
         if not init_path or not Path(init_path).exists():
             raise SegstudioError(f"no model to fine-tune from: {init_path or src}")
     tc, extra = split_config(config)
-    data, summary, _ = prepare(project, tc, extra)
+    data, summary, train_records = prepare(project, tc, extra)
+    if pixel_weights is not None:
+        data.load_weights = pixel_weights(train_records)
     run_id = project.create_run({**tc.to_dict(), **extra}, data.class_weights, parent_run_id=parent)
     run_dir = project.root / "runs" / f"run_{run_id:04d}"
     model_path = run_dir / "model.keras"
