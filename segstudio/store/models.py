@@ -103,3 +103,34 @@ class SettingRow(Base):
     __tablename__ = "settings"
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
     value: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class PredictionRow(Base):
+    """The cached prediction of an image (class map + confidence in ``path``) and its review scores."""
+
+    __tablename__ = "predictions"
+    image_id: Mapped[int] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"), primary_key=True)
+    run_id: Mapped[int | None] = mapped_column(
+        ForeignKey("training_runs.id", ondelete="SET NULL"), default=None
+    )
+    model_path: Mapped[str] = mapped_column(String)
+    path: Mapped[str] = mapped_column(String)  # .npz relative to the project
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    mean_confidence: Mapped[float] = mapped_column(Float, default=0.0)
+    rare_uncertainty: Mapped[float] = mapped_column(Float, default=0.0)
+    rare_pixels: Mapped[int] = mapped_column(default=0)
+    disagreement: Mapped[float | None] = mapped_column(Float, default=None)
+    score: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class CorrectionRow(Base):
+    """Pixels the user corrected on an image (bit mask in ``path``); pending until a run uses them."""
+
+    __tablename__ = "corrections"
+    image_id: Mapped[int] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"), primary_key=True)
+    path: Mapped[str] = mapped_column(String)  # .npz relative to the project
+    pixels: Mapped[int] = mapped_column(default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    applied_run_id: Mapped[int | None] = mapped_column(
+        ForeignKey("training_runs.id", ondelete="SET NULL"), default=None
+    )
