@@ -1,0 +1,83 @@
+"""What the training panel offers before a run, without importing TensorFlow.
+
+Defaults mirror ``ml.trainer.TrainConfig`` and the loss names mirror ``ml.losses.NAMES``
+(tests/qt/test_training_panel.py checks both), so the panel opens instantly and TF is only
+imported by the worker thread that trains.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from segstudio.core.weights import SCHEMES, class_weights, loss_share
+from segstudio.store.project import Project
+
+#: preset -> (filters, depth)
+PRESETS: dict[str, tuple[int, int]] = {
+    "tiny (4 filters, depth 2)": (4, 2),
+    "small (8 filters, depth 3)": (8, 3),
+    "medium (16 filters, depth 4)": (16, 4),
+    "large (32 filters, depth 4)": (32, 4),
+    "x-large (32 filters, depth 5)": (32, 5),
+}
+DEFAULT_PRESET = "medium (16 filters, depth 4)"
+LOSSES: list[str] = ["wce+dice", "focal+dice", "wce", "focal", "dice", "gdice", "tversky", "wce+gdice", "ce"]
+LOSS_PARTS = ("ce", "wce", "focal", "dice", "gdice", "tversky")
+#: TrainConfig defaults the panel shows (tests compare them with ml.trainer.TrainConfig)
+DEFAULTS = {"loss": "wce+dice", "filters": 16, "depth": 4, "batch": 8, "crop": 128, "epochs": 10,
+            "steps_per_epoch": 50, "lr": 1e-3}
+WEIGHT_SCHEMES = list(SCHEMES)
+DEFAULT_SCHEME, DEFAULT_CLIP = "sqrt", 50.0
+
+
+@dataclass
+class WeightPreview:
+    ids: np.ndarray  # class ids shown (not ignore)
+    weights: np.ndarray  # per class id
+    shares: np.ndarray  # each class's share of the weighted loss
+    unweighted: np.ndarray  # ... of the unweighted loss (= pixel share)
+
+
+def weight_preview(project: Project, scheme: str, clip: float | None) -> WeightPreview | None:
+    """Class weights of ``scheme`` on the training split and each class's share of the loss."""
+    table = project.class_table()
+    totals = project.class_totals("train")
+    if totals.pixels.sum() == 0:
+        return None
+    w = class_weights(totals.pixels, scheme, image_counts=totals.images,
+                      pixels_of_images_with_class=totals.pixels_of_images_with_class,
+                      clip=clip or None, ignore_ids=table.ignore_ids)
+    ids = np.array([c.id for c in table if not c.ignore and c.id < w.size], dtype=int)
+    return WeightPreview(ids, w, loss_share(w, totals.pixels), loss_share(np.where(w > 0, 1.0, 0.0), totals.pixels))
+
+
+def split_summary(project: Project) -> tuple[int, int]:
+    """(labelled validation images, labelled images)."""
+    labelled = project.images(labelled_only=True)
+    return sum(r.split == "val" for r in labelled), len(labelled)
+
+
+def set_validation_percent(project: Project, percent: int) -> tuple[int, int]:
+    """Re-split labelled train/val images: a stable ``percent`` % (by path hash) go to val,
+    at least one once there are two labelled images. Test images stay. Returns split_summary."""
+    from segstudio.services.project_import import ensure_validation_image, stable_split
+
+    labelled = [r for r in project.images(labelled_only=True) if r.split in ("train", "val")]
+    to_val = [r.id for r in labelled if stable_split(r.path, int(percent)) == "val"]
+    to_train = [r.id for r in labelled if r.id not in set(to_val)]
+    if to_val:
+        project.set_split(to_val, "val")
+    if to_train:
+        project.set_split(to_train, "train")
+    ensure_validation_image(project)
+    return split_summary(project)
+
+
+def run_label(config: dict) -> str:
+    """One line of a run's settings for lists."""
+    c = config or {}
+    return (f"{c.get('filters', '?')}f×d{c.get('depth', '?')} · {c.get('loss', '?')} · "
+            f"{c.get('weights', '?')} (clip {c.get('clip', '—')}) · {c.get('epochs', '?')}×"
+            f"{c.get('steps_per_epoch', '?')} · batch {c.get('batch', '?')} · crop {c.get('crop', '?')}")
