@@ -19,7 +19,7 @@ TINY = ["--filters", "4", "--depth", "2", "--batch", "4", "--crop", "32", "--ste
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    from conftest import make_tiny_project
+    from tests.ml.conftest import make_tiny_project
 
     tmp = tmp_path_factory.mktemp("cli")
     project, src = make_tiny_project(tmp)

@@ -20,7 +20,7 @@ TINY = dict(filters=4, depth=2, batch=4, crop=32, steps_per_epoch=3, lr=1e-3)
 
 @pytest.fixture(scope="module")
 def data():
-    from conftest import synthetic_pair
+    from tests.ml.conftest import synthetic_pair
 
     rng = np.random.default_rng(0)
     train = [synthetic_pair(rng, 48) for _ in range(6)]
