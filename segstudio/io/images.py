@@ -31,11 +31,19 @@ def _read_tiff(path: Path) -> np.ndarray:
     return np.asarray(arr)
 
 
+def _open_loaded(path: Path) -> Image.Image:
+    im = Image.open(path)
+    try:
+        im.load()  # decode now so a truncated file fails here, not later
+    except BaseException:
+        im.close()  # a bad file must not stay open (Windows could not replace or delete it)
+        raise
+    return im
+
+
 def _read_pil(path: Path) -> Image.Image:
     try:
-        im = Image.open(path)
-        im.load()  # decode now so a truncated file fails here, not later
-        return im
+        return _open_loaded(path)
     except FileNotFoundError:
         raise BadFileError(path, "file not found") from None
     except UnidentifiedImageError:

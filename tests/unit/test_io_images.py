@@ -246,3 +246,27 @@ def test_header_larger_than_data_is_truncated(tmp_path):
     with pytest.raises(BadFileError) as err:
         read_image(bad)
     _assert_names(err, bad)
+
+
+def test_bad_files_are_closed(tmp_path):
+    """A file that fails to decode is closed at once (no ResourceWarning; on Windows an open
+    handle would stop the user from replacing or deleting the bad file)."""
+    import gc
+    import warnings
+
+    good = tmp_path / "good.png"
+    Image.fromarray(_ramp(np.uint8, 3)).save(good)
+    data = good.read_bytes()
+    (tmp_path / "trunc.png").write_bytes(data[: len(data) // 2])
+    (tmp_path / "gifish.png").write_bytes(b"GIF89a? no, just junk" * 20)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for name in ("trunc.png", "gifish.png"):
+            try:
+                read_image(tmp_path / name)
+            except BadFileError:
+                pass
+            else:
+                raise AssertionError(f"{name} was read")
+        gc.collect()
+    assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)] == []
