@@ -100,6 +100,16 @@ def _export_onnx(model: keras.Model, dst: Path) -> None:
         raise SegstudioError(
             "ONNX export needs tf2onnx: pip install 'segstudio[onnx]' (tf2onnx, onnxruntime)"
         ) from None
-    spec = (tf.TensorSpec((None, None, None, int(model.input_shape[-1])), tf.float32, name="image"),)
-    fn = tf.function(lambda x: model(x, training=False))
-    tf2onnx.convert.from_function(fn, input_signature=spec, opset=17, output_path=str(dst))
+    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
+
+    spec = tf.TensorSpec((None, None, None, int(model.input_shape[-1])), tf.float32, name="image")
+    concrete = tf.function(lambda image: model(image, training=False)).get_concrete_function(spec)
+    # freeze weights and captured constants (the Normalization mean/variance) into the graph;
+    # converted unfrozen, they would become extra required ONNX inputs
+    frozen = convert_variables_to_constants_v2(concrete)
+    tf2onnx.convert.from_graph_def(
+        frozen.graph.as_graph_def(),
+        input_names=[t.name for t in frozen.inputs],
+        output_names=[t.name for t in frozen.outputs],
+        opset=17, output_path=str(dst),
+    )
