@@ -19,7 +19,8 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from segstudio.core.versions import versions
 from segstudio.core.weights import SCHEMES
-from segstudio.resources import APP_ICON, icon_path
+from segstudio.qt.icons import svg_icon
+from segstudio.resources import APP_ICON
 
 Row = tuple[str, str]
 
@@ -239,7 +240,7 @@ class AboutDialog(QtWidgets.QDialog):
         self.setWindowTitle("About segstudio")
         self.versions = versions()
         logo = QtWidgets.QLabel()
-        logo.setPixmap(QtGui.QIcon(str(icon_path(APP_ICON))).pixmap(QtCore.QSize(96, 96), self.devicePixelRatioF()))
+        logo.setPixmap(svg_icon(APP_ICON).pixmap(QtCore.QSize(96, 96), self.devicePixelRatioF()))
         logo.setAlignment(QtCore.Qt.AlignmentFlag.AlignTop)
         head = QtWidgets.QLabel(
             f"<span style='font-size:20pt; font-weight:600'>segstudio</span>"

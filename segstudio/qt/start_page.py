@@ -18,10 +18,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6 import QtCore, QtGui, QtWidgets
+from PySide6 import QtCore, QtWidgets
 
 from segstudio import __version__
-from segstudio.resources import APP_ICON, icon_path
+from segstudio.qt.icons import svg_icon
+from segstudio.resources import APP_ICON
 
 TAGLINE = (
     "Label and train semantic segmentation when one class, usually background, covers "
@@ -36,10 +37,6 @@ def default_demo_dir() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_data_dir("segstudio", appauthor=False)) / "demo"
-
-
-def svg_icon(name: str) -> QtGui.QIcon:
-    return QtGui.QIcon(str(icon_path(name)))
 
 
 class ActionCard(QtWidgets.QPushButton):
@@ -137,7 +134,7 @@ class StartPage(QtWidgets.QWidget):
         self.setStyleSheet(STYLE)
 
         logo = QtWidgets.QLabel()
-        logo.setPixmap(QtGui.QIcon(str(icon_path(APP_ICON))).pixmap(QtCore.QSize(64, 64), self.devicePixelRatioF()))
+        logo.setPixmap(svg_icon(APP_ICON).pixmap(QtCore.QSize(64, 64), self.devicePixelRatioF()))
         logo.setFixedSize(64, 64)
         title = QtWidgets.QLabel(f"<span style='font-size:22pt; font-weight:600'>segstudio</span>"
                                  f"&nbsp;&nbsp;<span style='color:#8b919b'>{__version__}</span>")

@@ -88,6 +88,7 @@ def test_start_page_in_the_window_opens_a_recent_project(qtbot, app, demo_dir):
     _click(qtbot, win.start_page.recent_buttons[0])
     qtbot.waitUntil(lambda: win.stack.currentWidget() is win.canvas)
     assert win.session.project is not None
+    QtCore.QThreadPool.globalInstance().waitForDone(30000)  # workers the window starts on open
     win.close()
 
 
