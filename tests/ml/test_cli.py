@@ -168,3 +168,35 @@ def test_export_onnx_predicts_like_keras(trained, capsys):
     (probs,) = sess.run(None, {sess.get_inputs()[0].name: x})
     ref = keras.saving.load_model(out, compile=False).predict(x, verbose=0)
     assert np.allclose(probs, ref, atol=1e-4)
+
+
+def test_train_project_in_a_worker_thread_can_be_cancelled(tiny_project):
+    import threading
+
+    from segstudio.services.training import train_project
+
+    project, _ = tiny_project
+    cancel = threading.Event()
+
+    class StopAfterFirstEpoch:
+        epochs = []
+
+        def on_batch(self, epoch, step, steps, loss):
+            if epoch == 2:
+                cancel.set()
+
+        def on_epoch(self, report):
+            self.epochs.append(report.epoch)
+
+        def on_message(self, text):
+            pass
+
+    box = {}
+    config = {"filters": 4, "depth": 2, "batch": 4, "crop": 32, "steps_per_epoch": 2, "epochs": 5}
+    t = threading.Thread(target=lambda: box.update(run=train_project(project, config, StopAfterFirstEpoch(), cancel)))
+    t.start()
+    t.join(180)
+    run = project.run(box["run"])
+    assert run.status == "cancelled" and StopAfterFirstEpoch.epochs == [1]
+    assert [e.epoch for e in project.epochs(run.id)] == [1]
+    assert run.model_path and run.checkpoint_path
