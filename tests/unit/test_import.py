@@ -15,16 +15,10 @@ from segstudio.cli import main
 from segstudio.core.classes import VOC_VOID, default_color
 from segstudio.services.project_import import import_folder
 from segstudio.store.project import Project
+from tests.conftest import TinyFactory
 
-SIZE = 32  # the tiny images' width and height
-_T = None  # the `tiny` fixture's helpers (tests/conftest.py), set by the autouse fixture below
-
-
-@pytest.fixture(autouse=True)
-def _tiny_helpers(tiny):
-    global _T
-    assert tiny.SIZE == SIZE
-    _T = tiny
+SIZE = TinyFactory.SIZE  # the tiny images' width and height
+_T = TinyFactory
 
 
 def cli(capsys, *args):
