@@ -152,12 +152,16 @@ def decode_mask(path: str | Path, table: ClassTable | None = None) -> DecodedMas
 
 
 def _is_colour_mask(rgb: np.ndarray, table: ClassTable) -> bool:
-    """A gray-looking RGB file is an index mask unless its colours are table colours."""
+    """A gray-looking RGB file is an index mask unless all its colours are table colours.
+
+    An all-background colour mask (all black) stays a colour mask, so saving it after
+    painting writes colours back rather than turning the user's RGB PNG into a gray one.
+    """
     if not (np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 1], rgb[..., 2])):
         return True
     gray_colors = {c for c in table.color_to_id() if c[0] == c[1] == c[2]}
     values = np.unique(rgb[..., 0])
-    return all((int(v), int(v), int(v)) in gray_colors for v in values) and len(gray_colors) > 1
+    return bool(gray_colors) and all((int(v), int(v), int(v)) in gray_colors for v in values)
 
 
 def check_labels(path: str | Path, counts: np.ndarray, table: ClassTable | None) -> None:

@@ -500,3 +500,19 @@ def test_truncated_16bit_and_oversized_masks(tmp_path, decoder):
         assert err.value.path == tmp_path / name
     # refused up front by the decompression-bomb guard, before any decoder allocates 4.9 GB
     assert "too large" in err.value.problem
+
+
+def test_all_background_colour_mask_stays_a_colour_mask_when_saved(tmp_path):
+    """An empty RGB mask (all black = background) must be written back as RGB, not gray."""
+    table = ClassTable([ClassInfo(0, "background", (0, 0, 0)), ClassInfo(1, "road", (128, 64, 128))])
+    path = tmp_path / "empty.png"
+    Image.fromarray(np.zeros((8, 10, 3), np.uint8)).save(path)
+    decoded = decode_mask(path, table)
+    assert decoded.format is MaskFormat.RGB
+    labels = decoded.labels.copy()
+    labels[2:4, 2:4] = 1
+    write_mask(path, labels, decoded.format, table)
+    with Image.open(path) as im:
+        assert im.mode == "RGB"
+        assert im.getpixel((2, 2)) == (128, 64, 128)
+    assert (read_mask(path, table).labels == labels).all()
