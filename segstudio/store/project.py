@@ -175,7 +175,7 @@ class Project:
             rel = os.path.relpath(p, self.root)
         except ValueError:  # another drive on Windows
             return p.as_posix()
-        if rel.count("..") > 3:
+        if Path(rel).parts.count("..") > 3:  # far outside: an absolute path is clearer
             return p.as_posix()
         return Path(rel).as_posix()
 
