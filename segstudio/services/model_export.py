@@ -53,7 +53,5 @@ def export_steps(project: Project, run_id: int, folder: str | Path, formats: Seq
 
 
 def export_run(project: Project, run_id: int, folder: str | Path, formats: Sequence[str] = ("keras",)) -> ExportResult:
-    result = ExportResult()
-    for *_rest, result in export_steps(project, run_id, folder, formats):
-        pass
-    return result
+    steps = list(export_steps(project, run_id, folder, formats))
+    return steps[-1][3]

@@ -19,7 +19,6 @@ from segstudio.core import review
 from segstudio.core.classes import ClassTable
 from segstudio.core.errors import SegstudioError
 from segstudio.io.atomic import write_atomic
-from segstudio.io.images import read_image
 from segstudio.io.masks import read_mask
 from segstudio.store import learning
 from segstudio.store.learning import PredictionRecord

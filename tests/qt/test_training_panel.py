@@ -1,0 +1,161 @@
+"""Training from the window: a tiny run started from the panel trains in a worker thread,
+progress arrives as signals, the curves update, Cancel stops it, the database records it,
+and the run history shows and compares runs."""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import fields
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np
+import pytest
+from PySide6 import QtCore
+
+from segstudio.qt.training_plots import heatmap_rgba, iou_matrix
+
+TINY = dict(filters=4, depth=2, crop=32, batch=2, steps_per_epoch=2, epochs=2)
+TIMEOUT = 180_000
+
+
+def _collect(worker_signal, sink: list, thread_ids: list | None = None) -> None:
+    """Record a worker signal's payloads; a lambda slot runs directly in the emitting thread."""
+    def slot(*args):  # noqa: ANN002
+        sink.append(args)
+        if thread_ids is not None:
+            thread_ids.append(threading.get_ident())
+    worker_signal.connect(slot, QtCore.Qt.ConnectionType.DirectConnection)
+
+
+def test_run_from_the_panel_reports_progress_updates_curves_and_records_the_run(qtbot, window):
+    panel = window.learning.training
+    panel.set_config(start="new", **TINY)
+    ticks = []
+    timer = QtCore.QTimer()
+    timer.setInterval(10)
+    timer.timeout.connect(lambda: ticks.append(1))
+    timer.start()
+    batches, thread_ids, epochs = [], [], []
+    with qtbot.waitSignal(panel.runStarted, timeout=5000):
+        job = panel.start()
+    assert job is not None and panel.running and not panel.start_button.isEnabled()
+    _collect(job.worker.batch, batches, thread_ids)
+    _collect(job.worker.epoch, epochs)
+    with qtbot.waitSignal(panel.runFinished, timeout=TIMEOUT) as done:
+        pass
+    timer.stop()
+    result = done.args[0]
+    assert result["status"] == "finished", result
+    qtbot.waitUntil(lambda: not panel.running, timeout=10000)
+    # progress came from the training thread, as signals, while the GUI loop kept ticking
+    assert [(e, s) for e, s, _steps, _loss in batches] == [(1, 1), (1, 2), (2, 1), (2, 2)]
+    assert set(thread_ids) and threading.get_ident() not in thread_ids
+    assert len(ticks) > 20
+    # curves: per-batch loss, per-epoch losses, fg mIoU beside pixel accuracy, per-class IoU
+    plots = panel.plots
+    assert len(plots.batch_curve.getData()[0]) == 4
+    assert list(plots.fg_curve.getData()[0]) == [1.0, 2.0]
+    assert len(plots.acc_curve.getData()[0]) == 2 and len(plots.val_curve.getData()[0]) == 2
+    iou = epochs[-1][0]["per_class_iou"]
+    assert len(iou) == window.session.table.num_classes
+    drawn = sorted(cid for cid, c in plots.class_curves.items() if c.getData()[0] is not None and len(c.getData()[0]))
+    assert drawn == sorted(c for c, v in enumerate(iou) if v is not None)
+    assert plots.heat_item.image.shape[:2] == (len(iou), 2)
+    assert plots.alarm_visible == bool(epochs[-1][0]["alarm"])
+    # the database has the run and both epochs
+    project = window.session.project
+    run = project.run(result["run_id"])
+    assert run.status == "finished" and run.model_path and run.config["filters"] == 4
+    recorded = project.epochs(run.id)
+    assert [e.epoch for e in recorded] == [1, 2]
+    assert recorded[-1].fg_miou == pytest.approx(epochs[-1][0]["fg_miou"])
+    # the next run defaults to fine-tuning from this one; the history lists it
+    assert panel.start_combo.currentData() == f"finetune:{run.id}"
+    assert window.learning.history.view.rowCount() == 1
+    assert "Model: run" in window.learning.predictions.model_label.text()
+
+
+def test_cancel_stops_the_run_and_keeps_the_checkpoint(qtbot, window):
+    panel = window.learning.training
+    panel.set_config(start="new", **{**TINY, "epochs": 40})
+    epochs = []
+    job = panel.start()
+    _collect(job.worker.epoch, epochs)
+    qtbot.waitUntil(lambda: len(epochs) >= 1, timeout=TIMEOUT)
+    with qtbot.waitSignal(panel.runFinished, timeout=TIMEOUT) as done:
+        panel.cancel()
+    assert done.args[0]["status"] == "cancelled"
+    qtbot.waitUntil(lambda: not panel.running, timeout=10000)
+    run = window.session.project.run(done.args[0]["run_id"])
+    assert run.status == "cancelled" and "cancelled" in (run.message or "")
+    n = len(window.session.project.epochs(run.id))
+    assert 1 <= n < 40
+    assert run.checkpoint_path and os.path.exists(run.checkpoint_path)
+    # a cancelled run with a checkpoint can be resumed from the panel
+    assert panel.start_combo.findData(f"resume:{run.id}") >= 0
+    assert panel.start_button.isEnabled() and not panel.cancel_button.isEnabled()
+
+
+def test_history_shows_one_run_and_compares_two(qtbot, window):
+    project = window.session.project
+    for k, fg in enumerate((0.2, 0.5)):
+        rid = project.create_run({"filters": 4, "depth": 2, "epochs": 2}, [1.0] * 5)
+        for e in (1, 2):
+            project.add_epoch(rid, e, 1.0 / e, 1.2 / e, fg * e / 2, 0.98, [0.9, fg * e / 2, None, 0.1 * k],
+                              "foreground collapse: test" if (k, e) == (0, 2) else None, 1.0)
+        project.finish_run(rid, "finished", "ok")
+    hist = window.learning.history
+    hist.refresh()
+    assert hist.view.rowCount() == 2
+    assert hist.view.item(0, 0).text() == "2" and hist.view.item(0, 4).text() == "0.500"
+    with qtbot.waitSignal(hist.runSelected, timeout=2000) as sel:
+        hist.select_runs([1])
+    assert sel.args[0] == 1
+    plots = window.learning.training.plots
+    assert list(plots.fg_curve.getData()[1]) == pytest.approx([0.1, 0.2])
+    assert plots.alarm_visible and "collapse" in plots.banner.text()
+    hist.select_runs([1, 2])
+    assert hist.compared() == 2
+
+
+def test_plot_helpers_and_alarm_banner(qtbot):
+    epochs = [{"epoch": 1, "per_class_iou": [0.5, None]}, {"epoch": 2, "per_class_iou": [1.0, 0.0]}]
+    m = iou_matrix(epochs, 2)
+    assert np.isnan(m[1, 0]) and m[0, 1] == 1.0
+    rgba = heatmap_rgba(m)
+    assert rgba.shape == (2, 2, 4) and tuple(rgba[1, 0]) == (55, 55, 60, 255)
+    assert tuple(rgba[0, 1]) != tuple(rgba[1, 1])  # IoU 1 and IoU 0 differ in colour
+    from segstudio.qt.training_plots import TrainingPlots
+
+    p = TrainingPlots()
+    qtbot.addWidget(p)
+    p.show()
+    p.add_epoch({"epoch": 1, "epochs": 3, "train_loss": 1.0, "val_loss": 1.1, "per_class_iou": [0.99, 0.0],
+                 "fg_miou": 0.0, "pixel_accuracy": 0.99, "alarm": "foreground collapse: 0.0% as many", "seconds": 1})
+    assert p.alarm_visible and "epoch 1" in p.banner.text()
+    p.add_epoch({"epoch": 2, "epochs": 3, "train_loss": 0.5, "val_loss": 0.6, "per_class_iou": [0.99, 0.3],
+                 "fg_miou": 0.3, "pixel_accuracy": 0.99, "alarm": None, "seconds": 1})
+    assert not p.alarm_visible
+
+
+def test_setup_defaults_mirror_the_engine():
+    from segstudio.ml.losses import NAMES
+    from segstudio.ml.trainer import TrainConfig
+    from segstudio.services.training import DEFAULTS as SERVICE_DEFAULTS
+    from segstudio.services.training_setup import DEFAULT_CLIP, DEFAULT_SCHEME, DEFAULTS, LOSSES
+
+    defaults = {f.name: f.default for f in fields(TrainConfig)}
+    assert {k: defaults[k] for k in DEFAULTS} == DEFAULTS
+    assert (DEFAULT_SCHEME, DEFAULT_CLIP) == (SERVICE_DEFAULTS["weights"], SERVICE_DEFAULTS["clip"])
+    for spec in LOSSES:
+        assert all(part in NAMES for part in spec.split("+")), spec
+
+
+def test_device_list_comes_from_tensorflow(qtbot, window):
+    panel = window.learning.training
+    qtbot.waitUntil(lambda: panel.device_combo.count() > 1, timeout=60000)
+    assert panel.device_combo.itemData(0) == "auto"
+    assert panel.device_combo.findData("/CPU:0") > 0
+    assert "TensorFlow" in panel.device_label.text()
