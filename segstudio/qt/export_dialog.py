@@ -1,0 +1,144 @@
+"""Export dialog: a run's model as .keras (always), SavedModel and ONNX (when tf2onnx is
+installed), each with its model card (classes, colours, weights, loss, per-class validation
+IoU) beside it; the export runs in a worker thread and the dialog lists where the files went."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6 import QtCore, QtGui, QtWidgets
+from superqt.utils import create_worker
+
+from segstudio.qt.errors import ErrorReporter
+from segstudio.services import model_export
+from segstudio.services.devices import onnx_available
+from segstudio.store.project import Project
+
+
+class ExportDialog(QtWidgets.QDialog):
+    """Signals ``exported(list of paths)`` when an export ends."""
+
+    exported = QtCore.Signal(list)
+
+    def __init__(self, project: Project, errors: ErrorReporter, parent: QtWidgets.QWidget | None = None,
+                 run_id: int | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("Export model")
+        self.project, self.errors = project, errors
+        self.worker = None
+        self.result: model_export.ExportResult | None = None
+        self.run_combo = QtWidgets.QComboBox()
+        runs = [r for r in reversed(project.runs()) if r.model_path and Path(r.model_path).exists()]
+        for r in runs:
+            best = "—" if r.best_fg_miou is None else f"{r.best_fg_miou:.3f}"
+            self.run_combo.addItem(f"Run {r.id} · {r.status} · best fg mIoU {best}", r.id)
+        if run_id is not None and self.run_combo.findData(run_id) >= 0:
+            self.run_combo.setCurrentIndex(self.run_combo.findData(run_id))
+        self.folder_edit = QtWidgets.QLineEdit(str(project.root / "exports"))
+        browse = QtWidgets.QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        folder_row = QtWidgets.QHBoxLayout()
+        folder_row.addWidget(self.folder_edit, 1)
+        folder_row.addWidget(browse)
+        self.keras_check = QtWidgets.QCheckBox(".keras (loads in plain Keras)")
+        self.keras_check.setChecked(True)
+        self.keras_check.setEnabled(False)
+        self.saved_check = QtWidgets.QCheckBox("TensorFlow SavedModel (serve signature)")
+        self.onnx_check = QtWidgets.QCheckBox("ONNX")
+        if not onnx_available():
+            self.onnx_check.setEnabled(False)
+            self.onnx_check.setText("ONNX — needs tf2onnx: pip install 'segstudio[onnx]'")
+        form = QtWidgets.QFormLayout()
+        form.addRow("Model", self.run_combo)
+        form.addRow("Folder", folder_row)
+        formats = QtWidgets.QVBoxLayout()
+        for c in (self.keras_check, self.saved_check, self.onnx_check):
+            formats.addWidget(c)
+        form.addRow("Formats", formats)
+        note = QtWidgets.QLabel("Each file gets a model card (.card.json) beside it: classes and colours, "
+                                "class weights, loss, per-class validation IoU.")
+        note.setWordWrap(True)
+        note.setStyleSheet("color: #a0a0a0")
+        self.progress = QtWidgets.QProgressBar()
+        self.progress.setVisible(False)
+        self.output = QtWidgets.QPlainTextEdit()
+        self.output.setReadOnly(True)
+        self.output.setPlaceholderText("Exported files will be listed here.")
+        self.output.setMinimumHeight(110)
+        self.buttons = QtWidgets.QDialogButtonBox()
+        self.export_button = self.buttons.addButton("Export", QtWidgets.QDialogButtonBox.ButtonRole.AcceptRole)
+        self.open_button = self.buttons.addButton("Open folder", QtWidgets.QDialogButtonBox.ButtonRole.ActionRole)
+        self.open_button.setEnabled(False)
+        close = self.buttons.addButton(QtWidgets.QDialogButtonBox.StandardButton.Close)
+        self.export_button.clicked.connect(self.start_export)
+        self.open_button.clicked.connect(self._open_folder)
+        close.clicked.connect(self.reject)
+        if not runs:
+            self.export_button.setEnabled(False)
+            self.output.setPlainText("No trained model yet: train one first.")
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.addLayout(form)
+        lay.addWidget(note)
+        lay.addWidget(self.progress)
+        lay.addWidget(self.output, 1)
+        lay.addWidget(self.buttons)
+        self.resize(620, 380)
+
+    def formats(self) -> list[str]:
+        out = ["keras"]
+        if self.saved_check.isChecked():
+            out.append("savedmodel")
+        if self.onnx_check.isChecked() and self.onnx_check.isEnabled():
+            out.append("onnx")
+        return out
+
+    def _browse(self) -> None:
+        d = QtWidgets.QFileDialog.getExistingDirectory(self, "Export to folder", self.folder_edit.text())
+        if d:
+            self.folder_edit.setText(d)
+
+    def start_export(self):  # noqa: ANN201 - the superqt worker (tests wait on it)
+        run_id = self.run_combo.currentData()
+        if run_id is None or self.worker is not None:
+            return None
+        folder = Path(self.folder_edit.text()).expanduser()
+        self.export_button.setEnabled(False)
+        self.progress.setVisible(True)
+        self.progress.setRange(0, len(self.formats()))
+        self.output.setPlainText(f"Exporting run {run_id} to {folder} …")
+        w = create_worker(model_export.export_steps, self.project, int(run_id), folder, self.formats(),
+                          _start_thread=False)
+        w.yielded.connect(self._step)
+        w.errored.connect(self._error)
+        w.finished.connect(self._finished)
+        self.worker = w
+        w.start()
+        return w
+
+    def _step(self, step) -> None:  # noqa: ANN001
+        done, total, fmt, result = step
+        self.progress.setRange(0, total)
+        self.progress.setValue(done)
+        self.result = result
+
+    def _error(self, e: BaseException) -> None:
+        self.errors.report("Export", e)
+        self.output.appendPlainText(f"Failed: {e}")
+
+    def _finished(self) -> None:
+        self.worker = None
+        self.progress.setVisible(False)
+        self.export_button.setEnabled(True)
+        r = self.result
+        if r is None:
+            return
+        lines = ["Written:"] + [f"  {f}\n    card: {c}" for f, c in zip(r.files, r.cards, strict=True)]
+        lines += [f"Not written ({fmt}): {why}" for fmt, why in r.failed]
+        self.output.setPlainText("\n".join(lines))
+        self.open_button.setEnabled(bool(r.files))
+        for fmt, why in r.failed:
+            self.errors.report(f"Export {fmt}", why)
+        self.exported.emit([str(f) for f in r.files])
+
+    def _open_folder(self) -> None:
+        QtGui.QDesktopServices.openUrl(QtCore.QUrl.fromLocalFile(self.folder_edit.text()))

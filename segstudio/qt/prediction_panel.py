@@ -1,0 +1,378 @@
+"""Predictions on the canvas and the correction loop.
+
+* Predict this image, the listed images or all of them in the background (progress bar,
+  Cancel); results are cached on disk and the images become 'predicted' in the list.
+* The canvas shows the mask, the prediction, or both (prediction as outlines over the
+  mask), plus a highlight layer: low-confidence pixels or pixels where prediction != mask.
+  Prediction and highlight are indexed overlays (uint8 map + LUT) on their own ImageItems
+  above the mask overlay -- no RGBA arrays.
+* Accept the prediction into the mask (whole image or inside a rectangle region) as one
+  undoable step; saving records the corrected pixels for the next retrain.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtWidgets
+
+from segstudio.core import review
+from segstudio.core.classes import ClassTable
+from segstudio.core.editing import MaskChange
+from segstudio.qt.canvas import ImageCanvas
+from segstudio.qt.errors import ErrorReporter
+from segstudio.qt.overlay import LabelOverlay
+from segstudio.qt.prediction_worker import PredictionJob
+from segstudio.qt.session import AnnotationSession
+from segstudio.services import corrections, prediction_cache
+from segstudio.services.prediction_cache import CachedPrediction
+
+VIEWS = {"mask": "Mask only", "prediction": "Prediction only", "both": "Mask + prediction outlines"}
+HIGHLIGHTS = {"none": "No highlight", "confidence": "Low confidence", "disagreement": "Prediction ≠ mask"}
+HIGHLIGHT_LUT = {
+    "confidence": np.array([[0, 0, 0, 0], [255, 230, 0, 200]] + [[0, 0, 0, 0]] * 254, np.uint8),
+    "disagreement": np.array([[0, 0, 0, 0], [255, 40, 200, 210]] + [[0, 0, 0, 0]] * 254, np.uint8),
+}
+
+
+class PredictionPanel(QtWidgets.QWidget):
+    """Signals ``predictionsChanged()`` (new cached results), ``correctionsChanged()`` (a save
+    recorded corrected pixels), ``busy(str, int, int)`` like the session's."""
+
+    predictionsChanged = QtCore.Signal()
+    correctionsChanged = QtCore.Signal()
+    busy = QtCore.Signal(str, int, int)
+
+    def __init__(self, canvas: ImageCanvas, session: AnnotationSession, errors: ErrorReporter,
+                 listed_ids=None, parent: QtWidgets.QWidget | None = None):  # noqa: ANN001
+        super().__init__(parent)
+        self.canvas, self.session, self.errors = canvas, session, errors
+        self.listed_ids = listed_ids or (lambda: [])
+        self.cached: CachedPrediction | None = None
+        self.job: PredictionJob | None = None
+        self._reference: np.ndarray | None = None  # mask as loaded/saved (for never-predicted images)
+        self._unsubscribe = None
+        self.view = "both"
+        self.highlight = "none"
+        # canvas layers: prediction (z 20), highlight (z 30), accept region (z 40)
+        self.pred_layer = LabelOverlay(opacity=0.7, z=20)
+        self.flag_layer = pg.ImageItem(axisOrder="row-major")
+        self.flag_layer.setZValue(30)
+        canvas.viewbox.addItem(self.pred_layer)
+        canvas.viewbox.addItem(self.flag_layer)
+        self.region = pg.RectROI([0, 0], [10, 10], pen=pg.mkPen((255, 255, 255), width=2), movable=True)
+        self.region.setZValue(40)
+        self.region.setVisible(False)
+        canvas.viewbox.addItem(self.region, ignoreBounds=True)
+        self._build()
+        session.imageLoaded.connect(self._image_loaded)
+        session.classesChanged.connect(self._classes_changed)
+
+    # -- widgets -------------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.model_label = QtWidgets.QLabel("No model yet: train one in the Training panel.")
+        self.model_label.setWordWrap(True)
+        self.predict_current = QtWidgets.QPushButton("This image")
+        self.predict_listed = QtWidgets.QPushButton("Listed images")
+        self.predict_all = QtWidgets.QPushButton("All images")
+        self.cancel_button = QtWidgets.QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        self.predict_current.clicked.connect(lambda: self.predict(self._current_ids()))
+        self.predict_listed.clicked.connect(lambda: self.predict(list(self.listed_ids())))
+        self.predict_all.clicked.connect(lambda: self.predict([r.id for r in self.session.images()]))
+        self.cancel_button.clicked.connect(self.cancel)
+        row = QtWidgets.QHBoxLayout()
+        row.addWidget(QtWidgets.QLabel("Predict:"))
+        for b in (self.predict_current, self.predict_listed, self.predict_all, self.cancel_button):
+            row.addWidget(b)
+        self.progress = QtWidgets.QProgressBar()
+        self.progress.setVisible(False)
+
+        self.view_combo = QtWidgets.QComboBox()
+        for k, v in VIEWS.items():
+            self.view_combo.addItem(v, k)
+        self.view_combo.setCurrentIndex(list(VIEWS).index(self.view))
+        self.view_combo.currentIndexChanged.connect(lambda: self.set_view(self.view_combo.currentData()))
+        self.highlight_combo = QtWidgets.QComboBox()
+        for k, v in HIGHLIGHTS.items():
+            self.highlight_combo.addItem(v, k)
+        self.highlight_combo.currentIndexChanged.connect(
+            lambda: self.set_highlight(self.highlight_combo.currentData()))
+        self.threshold_spin = QtWidgets.QDoubleSpinBox()
+        self.threshold_spin.setRange(0.05, 1.0)
+        self.threshold_spin.setSingleStep(0.05)
+        self.threshold_spin.setValue(review.LOW_CONFIDENCE)
+        self.threshold_spin.setPrefix("< ")
+        self.threshold_spin.setToolTip("Confidence under which a pixel is highlighted")
+        self.threshold_spin.valueChanged.connect(self.refresh_layers)
+        self.opacity_slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
+        self.opacity_slider.setRange(0, 100)
+        self.opacity_slider.setValue(70)
+        self.opacity_slider.valueChanged.connect(lambda v: self.pred_layer.setOpacity(v / 100))
+        form = QtWidgets.QFormLayout()
+        form.addRow("Show", self.view_combo)
+        hl = QtWidgets.QHBoxLayout()
+        hl.addWidget(self.highlight_combo, 1)
+        hl.addWidget(self.threshold_spin)
+        form.addRow("Highlight", hl)
+        form.addRow("Prediction opacity", self.opacity_slider)
+
+        self.accept_all = QtWidgets.QPushButton("Accept prediction")
+        self.accept_all.setToolTip("Copy the whole prediction into the mask (one undo step)")
+        self.region_button = QtWidgets.QPushButton("Region…")
+        self.region_button.setCheckable(True)
+        self.region_button.setToolTip("Show a rectangle to accept the prediction only inside it")
+        self.accept_region_button = QtWidgets.QPushButton("Accept in region")
+        self.accept_region_button.setEnabled(False)
+        self.accept_all.clicked.connect(lambda: self.accept())
+        self.region_button.toggled.connect(self._toggle_region)
+        self.accept_region_button.clicked.connect(lambda: self.accept(self.region_mask()))
+        acc = QtWidgets.QHBoxLayout()
+        acc.addWidget(self.accept_all, 2)
+        acc.addWidget(self.region_button, 1)
+        acc.addWidget(self.accept_region_button, 2)
+        self.scores_label = QtWidgets.QLabel("")
+        self.scores_label.setWordWrap(True)
+        self.scores_label.setStyleSheet("color: #b8b8b8")
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.addWidget(self.model_label)
+        lay.addLayout(row)
+        lay.addWidget(self.progress)
+        lay.addLayout(form)
+        lay.addLayout(acc)
+        lay.addWidget(self.scores_label)
+        lay.addStretch(1)
+        self._update_buttons()
+
+    # -- project / image ---------------------------------------------------------------------------
+    def refresh_model(self) -> None:
+        project = self.session.project
+        run = prediction_cache.latest_model_run(project) if project is not None else None
+        if run is None:
+            self.model_label.setText("No model yet: train one in the Training panel.")
+        else:
+            best = f", best fg mIoU {run.best_fg_miou:.3f}" if run.best_fg_miou is not None else ""
+            self.model_label.setText(f"Model: run {run.id}{best}")
+        self._update_buttons()
+
+    def _current_ids(self) -> list[int]:
+        cur = self.session.current
+        return [cur.record.id] if cur is not None else []
+
+    def _classes_changed(self, table: ClassTable) -> None:
+        self.pred_layer.set_table(table)
+
+    def _image_loaded(self, image) -> None:  # noqa: ANN001 - EditableImage | None
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        self.region_button.setChecked(False)
+        self.cached = None
+        self._reference = None
+        if image is not None and self.session.model is not None:
+            self._reference = np.array(image.labels, copy=True)
+            self._unsubscribe = self.session.model.subscribe(self._on_mask_change)
+            self.load_cached(image.record.id)
+        self.refresh_layers()
+        self._update_buttons()
+
+    def load_cached(self, image_id: int) -> None:
+        project = self.session.project
+        try:
+            self.cached = prediction_cache.load_cached(project, image_id) if project is not None else None
+        except Exception as e:  # noqa: BLE001 - a broken cache file: report, show no prediction
+            self.cached = None
+            self.errors.report("Cached prediction", e)
+        if self.cached is not None and self.session.model is not None \
+                and self.cached.classes.shape != self.session.model.shape:
+            self.cached = None  # the image changed size since it was predicted
+        self._show_scores()
+
+    def _show_scores(self) -> None:
+        c = self.cached
+        if c is None:
+            self.scores_label.setText("No prediction for this image yet.")
+            return
+        r = c.record
+        dis = "—" if r.disagreement is None else f"{r.disagreement:.1%}"
+        self.scores_label.setText(
+            f"Run {r.run_id}: mean confidence {r.mean_confidence:.2f} · uncertainty on rare-class pixels "
+            f"{r.rare_uncertainty:.2f} ({r.rare_pixels:,} px) · disagreement with the mask on rare classes {dis} "
+            f"· review score {r.score:.2f}")
+
+    # -- layers -----------------------------------------------------------------------------------
+    def set_view(self, view: str) -> None:
+        if view not in VIEWS:
+            raise ValueError(view)
+        self.view = view
+        i = self.view_combo.findData(view)
+        if i != self.view_combo.currentIndex():
+            self.view_combo.setCurrentIndex(i)
+        self.refresh_layers()
+
+    def set_highlight(self, kind: str) -> None:
+        if kind not in HIGHLIGHTS:
+            raise ValueError(kind)
+        self.highlight = kind
+        i = self.highlight_combo.findData(kind)
+        if i != self.highlight_combo.currentIndex():
+            self.highlight_combo.setCurrentIndex(i)
+        self.refresh_layers()
+
+    def prediction_array(self) -> np.ndarray | None:
+        """What the prediction layer shows (uint8 class map; outlines in 'both'), or None."""
+        if self.cached is None or self.view == "mask":
+            return None
+        classes = self.cached.classes
+        shown = review.outline(classes) if self.view == "both" else classes
+        return shown if shown.dtype == np.uint8 else np.minimum(shown, 255).astype(np.uint8)
+
+    def highlight_array(self) -> np.ndarray | None:
+        """0/1 uint8 map of the highlighted pixels, or None."""
+        if self.cached is None or self.highlight == "none":
+            return None
+        if self.highlight == "confidence":
+            return review.low_confidence_map(self.cached.confidence, self.threshold_spin.value())
+        model = self.session.model
+        if model is None:
+            return None
+        return review.disagreement_map(self.cached.classes, model.labels, self.session.table.ignore_ids)
+
+    def refresh_layers(self) -> None:
+        pred = self.prediction_array()
+        self.pred_layer.set_table(self.session.table)
+        self.pred_layer.set_labels(pred)
+        self.pred_layer.setVisible(pred is not None)
+        # 'prediction only' hides the mask overlay; the other views show it
+        self.canvas.set_overlay_visible(self.view != "prediction" or self.cached is None)
+        flags = self.highlight_array()
+        if flags is None:
+            self.flag_layer.clear()
+            self.flag_layer.setVisible(False)
+        else:
+            self.flag_layer.setImage(flags, lut=HIGHLIGHT_LUT[self.highlight], levels=None, autoLevels=False)
+            self.flag_layer.setVisible(True)
+
+    # -- predicting -------------------------------------------------------------------------------
+    def predict(self, image_ids: list[int]) -> PredictionJob | None:
+        project = self.session.project
+        if project is None or not image_ids or self.job is not None:
+            return None
+        run = prediction_cache.latest_model_run(project)
+        if run is None:
+            self.errors.report("Predict", "no trained model yet: train one in the Training panel first")
+            return None
+        job = PredictionJob(project, image_ids, run.model_path, run.id, self)
+        job.progress.connect(self._on_progress)
+        job.imageDone.connect(self._on_image_done)
+        job.error.connect(self._on_error)
+        job.finished.connect(self._on_finished)
+        self.job = job
+        self.progress.setRange(0, len(image_ids))
+        self.progress.setValue(0)
+        self.progress.setFormat("Predicting %v/%m")
+        self.progress.setVisible(True)
+        self._update_buttons()
+        job.start()
+        return job
+
+    def cancel(self) -> None:
+        if self.job is not None:
+            self.job.cancel()
+
+    def _on_progress(self, done: int, total: int) -> None:
+        self.progress.setRange(0, max(total, 1))
+        self.progress.setValue(done)
+        self.busy.emit("Predicting", done, max(total, 1))
+
+    def _on_image_done(self, image_id: int) -> None:
+        cur = self.session.current
+        if cur is not None and cur.record.id == image_id:
+            self.load_cached(image_id)
+            self.refresh_layers()
+
+    def _on_error(self, e: BaseException) -> None:
+        self.errors.report("Predict", e)
+
+    def _on_finished(self, ids: list) -> None:
+        self.job = None
+        self.progress.setVisible(False)
+        self.busy.emit("Predicting", 0, 0)
+        self._update_buttons()
+        if ids:
+            self.predictionsChanged.emit()
+
+    def _update_buttons(self) -> None:
+        idle = self.job is None
+        has_model = self.session.project is not None and "Model: run" in self.model_label.text()
+        for b in (self.predict_current, self.predict_listed, self.predict_all):
+            b.setEnabled(idle and has_model)
+        self.cancel_button.setEnabled(not idle)
+        has_pred = self.cached is not None and self.session.model is not None
+        self.accept_all.setEnabled(has_pred)
+        self.region_button.setEnabled(has_pred)
+        self.accept_region_button.setEnabled(has_pred and self.region_button.isChecked())
+
+    # -- accepting --------------------------------------------------------------------------------
+    def _toggle_region(self, on: bool) -> None:
+        model = self.session.model
+        if on and model is not None:
+            h, w = model.shape
+            self.region.setPos((w * 0.25, h * 0.25))
+            self.region.setSize((w * 0.5, h * 0.5))
+        self.region.setVisible(on)
+        self._update_buttons()
+
+    def region_mask(self) -> np.ndarray | None:
+        model = self.session.model
+        if model is None:
+            return None
+        h, w = model.shape
+        x, y = self.region.pos()
+        sw, sh = self.region.size()
+        x0, y0 = max(0, int(round(x))), max(0, int(round(y)))
+        x1, y1 = min(w, int(round(x + sw))), min(h, int(round(y + sh)))
+        m = np.zeros((h, w), bool)
+        if x1 > x0 and y1 > y0:
+            m[y0:y1, x0:x1] = True
+        return m
+
+    def accept(self, region: np.ndarray | None = None) -> int:
+        """Copy the prediction into the mask (inside ``region``); returns the pixels changed."""
+        model, c = self.session.model, self.cached
+        if model is None or c is None:
+            return 0
+        where = review.accept_where(c.classes, model.labels, region)
+        n = int(where.sum())
+        if n:
+            with model.stroke("accept prediction"):
+                model.assign(where, c.classes.astype(model.labels.dtype, copy=False))
+        self.refresh_layers()
+        return n
+
+    def _on_mask_change(self, change: MaskChange) -> None:
+        if change.reason == "saved":
+            self._record_corrections()
+        elif change.reason in ("stroke-end", "undo", "redo", "reset") and self.highlight == "disagreement":
+            self.refresh_layers()
+
+    def _record_corrections(self) -> None:
+        project, model, cur = self.session.project, self.session.model, self.session.current
+        if project is None or model is None or cur is None:
+            return
+        reference = self.cached.classes if self.cached is not None else self._reference
+        try:
+            if reference is not None and reference.shape == model.shape:
+                corrections.record_save(project, cur.record.id, model.labels, reference)
+            if self.cached is not None:
+                prediction_cache.refresh_scores(project, cur.record.id, model.labels)
+                self.load_cached(cur.record.id)
+        except Exception as e:  # noqa: BLE001
+            self.errors.report("Record corrections", e)
+        self._reference = np.array(model.labels, copy=True)
+        self.correctionsChanged.emit()
+
+    def shutdown(self) -> None:
+        if self.job is not None:
+            self.job.cancel()

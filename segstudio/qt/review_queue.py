@@ -1,0 +1,91 @@
+"""The review queue: predicted images ranked by how unsure the model is about rare classes
+(mean 1 - confidence over pixels predicted rare) plus its disagreement with the mask on
+rare-class pixels -- the images worth correcting first."""
+
+from __future__ import annotations
+
+from PySide6 import QtCore, QtWidgets
+
+from segstudio.qt.errors import ErrorReporter
+from segstudio.services import prediction_cache
+from segstudio.services.prediction_cache import QueueItem
+from segstudio.store.project import Project
+
+COLUMNS = ["#", "Image", "Score", "Rare uncertainty", "Disagreement", "Rare px", "Status"]
+
+
+class ReviewQueue(QtWidgets.QWidget):
+    """Signals ``imageChosen(image_id)`` (double-click, Enter or 'Next to correct')."""
+
+    imageChosen = QtCore.Signal(int)
+
+    def __init__(self, errors: ErrorReporter, parent: QtWidgets.QWidget | None = None):
+        super().__init__(parent)
+        self.errors = errors
+        self.project: Project | None = None
+        self.items: list[QueueItem] = []
+        self.current_id: int | None = None
+        self.view = QtWidgets.QTableWidget(0, len(COLUMNS))
+        self.view.setHorizontalHeaderLabels(COLUMNS)
+        self.view.verticalHeader().setVisible(False)
+        self.view.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
+        self.view.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.SingleSelection)
+        self.view.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.view.cellActivated.connect(lambda row, _c: self._choose_row(row))
+        self.view.cellDoubleClicked.connect(lambda row, _c: self._choose_row(row))
+        self.next_button = QtWidgets.QPushButton("Next to correct ▶")
+        self.next_button.setToolTip("Open the highest-ranked image that is not the current one")
+        self.next_button.clicked.connect(self.next_image)
+        self.show_corrected = QtWidgets.QCheckBox("include corrected")
+        self.show_corrected.toggled.connect(self.refresh)
+        self.summary = QtWidgets.QLabel("")
+        self.summary.setStyleSheet("color: #a0a0a0")
+        top = QtWidgets.QHBoxLayout()
+        top.addWidget(self.next_button)
+        top.addWidget(self.show_corrected)
+        top.addWidget(self.summary, 1)
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.addLayout(top)
+        lay.addWidget(self.view, 1)
+
+    def set_project(self, project: Project | None) -> None:
+        self.project = project
+        self.refresh()
+
+    def set_current(self, image_id: int | None) -> None:
+        self.current_id = image_id
+
+    def refresh(self) -> None:
+        self.items = []
+        if self.project is not None:
+            try:
+                self.items = prediction_cache.review_queue(self.project, self.show_corrected.isChecked())
+            except Exception as e:  # noqa: BLE001
+                self.errors.report("Review queue", e)
+        self.view.setRowCount(len(self.items))
+        for row, it in enumerate(self.items):
+            dis = "—" if it.disagreement is None else f"{it.disagreement:.1%}"
+            values = [str(row + 1), it.name, f"{it.score:.3f}", f"{it.rare_uncertainty:.3f}", dis,
+                      f"{it.rare_pixels:,}", it.status]
+            for col, v in enumerate(values):
+                cell = QtWidgets.QTableWidgetItem(v)
+                if col in (0, 2, 3, 4, 5):
+                    cell.setTextAlignment(QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter)
+                self.view.setItem(row, col, cell)
+        self.view.resizeColumnsToContents()
+        self.summary.setText(f"{len(self.items)} predicted image{'s' if len(self.items) != 1 else ''} to review"
+                             if self.items else "Predict images to fill the queue.")
+        self.next_button.setEnabled(bool(self.items))
+
+    def _choose_row(self, row: int) -> None:
+        if 0 <= row < len(self.items):
+            self.imageChosen.emit(self.items[row].image_id)
+
+    def next_image(self) -> int | None:
+        for row, it in enumerate(self.items):
+            if it.image_id != self.current_id:
+                self.view.selectRow(row)
+                self.imageChosen.emit(it.image_id)
+                return it.image_id
+        return None

@@ -1,0 +1,183 @@
+"""Predictions in the window: predict one image in the background, check what the overlay
+layers hold, accept the prediction into the mask (whole / region), save, check the file on
+disk and the recorded corrections; the review queue; the export dialog."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np
+import pytest
+
+from segstudio.core import review
+from segstudio.io.masks import read_mask
+from segstudio.services import corrections, prediction_cache
+from segstudio.store import learning
+from segstudio.store.project import Project
+
+TIMEOUT = 120_000
+
+
+@pytest.fixture(scope="session")
+def trained_template(demo_template, tmp_path_factory):
+    """The demo project with one tiny trained model (trained once per session)."""
+    root = tmp_path_factory.mktemp("trained") / "demo"
+    shutil.copytree(demo_template, root)
+    project = Project.open(root)
+    corrections.train_with_corrections(project, dict(filters=4, depth=2, crop=32, batch=2,
+                                                     steps_per_epoch=2, epochs=1))
+    project.close()
+    return root
+
+
+@pytest.fixture
+def trained_window(qtbot, trained_template, tmp_path):
+    from segstudio.qt.app import make_app
+    from segstudio.qt.main_window import MainWindow
+
+    dest = tmp_path / "demo"
+    shutil.copytree(trained_template, dest)
+    make_app()
+    win = MainWindow(dialogs=False, restore_layout=False)
+    qtbot.addWidget(win)
+    win.resize(1200, 800)
+    win.show()
+    qtbot.waitExposed(win)
+    assert win.open_project(dest)
+    win.open_first_image(richest=True)
+    qtbot.waitUntil(lambda: win.session.current is not None)
+    yield win
+    win.session.autosave = False
+    if win.session.model is not None:
+        win.session.model.mark_saved()
+    win.close()
+
+
+def predict_current(qtbot, win):
+    panel = win.learning.predictions
+    assert panel.predict_current.isEnabled()
+    with qtbot.waitSignal(panel.predictionsChanged, timeout=TIMEOUT):
+        panel.predict_current.click()
+    qtbot.waitUntil(lambda: panel.job is None, timeout=5000)
+    return panel
+
+
+def test_predict_one_image_and_check_the_overlays(qtbot, trained_window):
+    win = trained_window
+    image_id = win.session.current.record.id
+    panel = predict_current(qtbot, win)
+    cached = prediction_cache.load_cached(win.session.project, image_id)
+    assert cached is not None and panel.cached is not None
+    np.testing.assert_array_equal(panel.cached.classes, cached.classes)
+    # status in the list
+    assert win.session.project.image(image_id).status == "predicted"
+    row = next(r for r in win.image_list.model.rows if r.id == image_id)
+    assert row.status == "predicted"
+    # overlay layers: outlines over the mask, the full map, highlights
+    panel.set_view("both")
+    np.testing.assert_array_equal(panel.pred_layer.image, review.outline(cached.classes))
+    assert panel.pred_layer.isVisible() and win.canvas.mask_overlay.isVisible()
+    panel.set_view("prediction")
+    np.testing.assert_array_equal(panel.pred_layer.image, cached.classes)
+    assert not win.canvas.mask_overlay.isVisible()
+    panel.set_view("mask")
+    assert not panel.pred_layer.isVisible() and win.canvas.mask_overlay.isVisible()
+    panel.set_highlight("confidence")
+    panel.threshold_spin.setValue(0.5)
+    np.testing.assert_array_equal(panel.flag_layer.image, (cached.confidence < 0.5).astype(np.uint8))
+    panel.set_highlight("disagreement")
+    np.testing.assert_array_equal(panel.flag_layer.image,
+                                  (cached.classes != win.session.model.labels).astype(np.uint8))
+    assert panel.flag_layer.isVisible()
+    panel.set_highlight("none")
+    assert not panel.flag_layer.isVisible()
+    # the review queue lists it
+    queue = win.learning.queue
+    assert [it.image_id for it in queue.items] == [image_id]
+
+
+def test_accept_prediction_into_the_mask_save_and_record_corrections(qtbot, trained_window):
+    win = trained_window
+    session = win.session
+    image_id = session.current.record.id
+    panel = predict_current(qtbot, win)
+    pred = panel.cached.classes.copy()
+    before = session.model.labels.copy()
+    changed = panel.accept()
+    assert changed == int((pred != before).sum()) > 0
+    np.testing.assert_array_equal(session.model.labels, pred)
+    assert session.model.dirty and session.model.can_undo
+    session.undo()
+    np.testing.assert_array_equal(session.model.labels, before)
+    session.redo()
+    # the user corrects a block the model got wrong, then saves
+    h, w = pred.shape
+    edit = np.zeros((h, w), bool)
+    edit[:8, :10] = True
+    new_class = 7
+    with session.model.stroke("fix"):
+        session.model.assign(edit, new_class)
+    expected = pred.copy()
+    expected[edit] = new_class
+    assert session.save()
+    rec = session.project.image(image_id)
+    on_disk = read_mask(rec.abs_mask_path, session.table).labels
+    np.testing.assert_array_equal(on_disk, expected)
+    assert rec.status == "corrected"
+    # corrected pixels = where the saved mask differs from the prediction
+    bits = corrections.load_corrected(session.project, image_id)
+    np.testing.assert_array_equal(bits, expected != pred)
+    assert learning.correction(session.project, image_id).pixels == int((pred[edit] != new_class).sum())
+    assert "since the last run" in win.learning.training.corrections_label.text()
+    assert learning.prediction(session.project, image_id).disagreement is not None
+
+
+def test_accept_inside_a_region_only(qtbot, trained_window):
+    win = trained_window
+    model = win.session.model
+    panel = predict_current(qtbot, win)
+    pred = panel.cached.classes
+    before = model.labels.copy()
+    panel.region_button.setChecked(True)
+    panel.region.setPos((0, 0))
+    panel.region.setSize((20, 12))
+    region = panel.region_mask()
+    assert region.sum() == 20 * 12 and region[:12, :20].all()
+    panel.accept(region)
+    np.testing.assert_array_equal(model.labels[:12, :20], pred[:12, :20])
+    np.testing.assert_array_equal(model.labels[12:, :], before[12:, :])
+    np.testing.assert_array_equal(model.labels[:, 20:], before[:, 20:])
+
+
+def test_review_queue_opens_the_next_image(qtbot, trained_window):
+    win = trained_window
+    panel = win.learning.predictions
+    ids = [r.id for r in win.session.images()][:3]
+    with qtbot.waitSignal(panel.predictionsChanged, timeout=TIMEOUT):
+        panel.predict(ids)
+    queue = win.learning.queue
+    assert sorted(it.image_id for it in queue.items) == sorted(ids)
+    scores = [it.score for it in queue.items]
+    assert scores == sorted(scores, reverse=True)
+    current = win.session.current.record.id
+    first_other = next(it.image_id for it in queue.items if it.image_id != current)
+    assert queue.next_image() == first_other
+    qtbot.waitUntil(lambda: win.session.current.record.id == first_other, timeout=5000)
+
+
+def test_export_dialog_writes_keras_and_card(qtbot, trained_window, tmp_path):
+    win = trained_window
+    dlg = win.learning.export_dialog()
+    qtbot.addWidget(dlg)
+    dlg.folder_edit.setText(str(tmp_path / "out"))
+    assert dlg.formats() == ["keras"]
+    with qtbot.waitSignal(dlg.exported, timeout=TIMEOUT) as sig:
+        dlg.start_export()
+    files = sig.args[0]
+    assert len(files) == 1 and files[0].endswith(".keras") and os.path.exists(files[0])
+    assert (tmp_path / "out" / "segstudio_run0001.card.json").exists()
+    assert "card:" in dlg.output.toPlainText()
+    assert any(m.path == files[0] for m in win.session.project.models())
