@@ -15,6 +15,7 @@ from segstudio.qt.dialogs import NewProjectDialog, NewProjectRequest, show_impor
 from segstudio.qt.edit_toolbar import EditToolBar, resource_icon
 from segstudio.qt.errors import ErrorReporter
 from segstudio.qt.image_list import ImageListPanel
+from segstudio.qt.learning import install_learning
 from segstudio.qt.session import AnnotationSession
 from segstudio.qt.settings import add_recent_project, app_settings, recent_projects
 from segstudio.qt.start_page import StartPage
@@ -63,6 +64,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._build_status_bar()
         self._build_menus()
         self._connect()
+        self.learning = install_learning(self)  # training, runs, predictions, review queue, export
         for act, icon in ((self.save_action, "save"), (self.undo_action, "undo"), (self.redo_action, "redo")):
             if (qicon := resource_icon(icon)) is not None:
                 act.setIcon(qicon)
@@ -352,6 +354,7 @@ class MainWindow(QtWidgets.QMainWindow):
             s = app_settings()
             s.setValue("geometry", self.saveGeometry())
             s.setValue("window_state", self.saveState())
+        self.learning.shutdown()
         self.session.close_project()
         ev.accept()
 
