@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from segstudio import __version__
 from segstudio.qt.icons import svg_icon
@@ -59,15 +59,28 @@ class ActionCard(QtWidgets.QPushButton):
         text = QtWidgets.QLabel(f"<b style='font-size:11pt'>{title}</b><br>"
                                 f"<span style='color:#a7adb7'>{detail}</span>")
         text.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        text.setWordWrap(True)  # a narrow central area (docks open) wraps, never clips
+        text.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Preferred)
         for w in (pic, text):
             w.setAttribute(QtCore.Qt.WidgetAttribute.WA_TransparentForMouseEvents)
             lay.addWidget(w)
-        lay.addStretch(1)
-        self.setMinimumHeight(62)
-        self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Fixed)
+        policy = QtWidgets.QSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding,
+                                       QtWidgets.QSizePolicy.Policy.Minimum)
+        policy.setHeightForWidth(True)
+        self.setSizePolicy(policy)
 
     def sizeHint(self) -> QtCore.QSize:  # noqa: N802
-        return self.layout().sizeHint()
+        hint = self.layout().sizeHint()
+        return QtCore.QSize(hint.width(), max(62, hint.height()))
+
+    def minimumSizeHint(self) -> QtCore.QSize:  # noqa: N802
+        return QtCore.QSize(240, 62)
+
+    def hasHeightForWidth(self) -> bool:  # noqa: N802
+        return True
+
+    def heightForWidth(self, width: int) -> int:  # noqa: N802
+        return max(62, self.layout().totalHeightForWidth(width))
 
 
 class RecentItem(QtWidgets.QPushButton):
@@ -190,18 +203,22 @@ class StartPage(QtWidgets.QWidget):
         column.addWidget(hint)
         inner = QtWidgets.QWidget()
         inner.setLayout(column)
-        inner.setMaximumWidth(640)
-        inner.setMinimumWidth(360)
+        self._inner = inner
 
         outer = QtWidgets.QVBoxLayout(self)
         outer.addStretch(1)
         row = QtWidgets.QHBoxLayout()
         row.addStretch(1)
-        row.addWidget(inner, 4)
+        row.addWidget(inner, 0)
         row.addStretch(1)
         outer.addLayout(row)
         outer.addStretch(2)
         self.set_recent([])
+
+    def resizeEvent(self, ev: QtGui.QResizeEvent) -> None:  # noqa: N802
+        # the column is as wide as the page allows, up to 640 px: cards wrap rather than clip
+        self._inner.setFixedWidth(max(280, min(640, ev.size().width() - 48)))
+        super().resizeEvent(ev)
 
     # -- state the window pushes in ---------------------------------------------------------
     def set_recent(self, paths: list[str]) -> None:
