@@ -48,6 +48,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.stack = QtWidgets.QStackedWidget()
         self.stack.addWidget(self.start_page)
         self.stack.addWidget(self.canvas)
+        self.stack.setMinimumSize(240, 160)  # explicit: the start page's size hint must not set the window's
         self.setCentralWidget(self.stack)
         self.image_list = ImageListPanel()
         self.class_panel = ClassPanel()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from segstudio.core.classes import ClassInfo, ClassTable
 from segstudio.core.editing import MaskModel
@@ -90,8 +90,12 @@ def test_uint16_masks_are_shown_through_a_uint8_copy(canvas):
 def test_brush_outline_follows_the_size(canvas, qtbot):
     c, _ = canvas
     c.set_brush_size(20)
-    pos = c.mapFromScene(c.viewbox.mapViewToScene(QtCore.QPointF(80, 80)))
-    qtbot.mouseMove(c.viewport(), pos)
+    pos = QtCore.QPointF(c.mapFromScene(c.viewbox.mapViewToScene(QtCore.QPointF(80, 80))))
+    vp = c.viewport()
+    # a real move event (QTest.mouseMove is skipped when the pointer is already there)
+    QtCore.QCoreApplication.sendEvent(vp, QtGui.QMouseEvent(
+        QtCore.QEvent.Type.MouseMove, pos, vp.mapToGlobal(pos), QtCore.Qt.MouseButton.NoButton,
+        QtCore.Qt.MouseButton.NoButton, QtCore.Qt.KeyboardModifier.NoModifier))
     rect = c.brush_outline.rect()
     assert c.brush_outline.isVisible()
     assert rect.width() == pytest.approx(20) and rect.center().x() == pytest.approx(80, abs=1.5)

@@ -153,7 +153,7 @@ def test_polygon_by_clicks_and_enter(window, qtbot):
     qtbot.keyClick(win, Qt.Key.Key_Return)
     assert not win.canvas.driver.busy
     painted = win.session.model.labels == 20
-    assert painted[175, 45] and not painted[155, 15]
+    assert painted[175, 45] and not painted[185, 20] and not painted[145, 30]
     assert 600 < painted.sum() < 1000  # half of a 40x40 square
 
 
@@ -221,13 +221,22 @@ def test_corrupt_image_shows_an_error_and_the_app_keeps_working(window, qtbot):
     assert win.session.model.undo_depth == 1
 
 
-def test_screenshot_mode_writes_a_png(demo_dir, tmp_path, qtbot):
+def test_screenshot_command_writes_a_png(demo_dir, tmp_path):
+    """`segstudio gui PROJECT --screenshot FILE --size WxH`, as a user runs it (own process)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
     from PIL import Image
 
-    from segstudio.qt.app import run_gui
-
     out = tmp_path / "shot.png"
-    assert run_gui(str(demo_dir), str(out), (1000, 700)) == 0
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen",
+               PYTHONPATH=str(Path(__file__).resolve().parents[2]))
+    proc = subprocess.run(
+        [sys.executable, "-m", "segstudio", "gui", str(demo_dir), "--screenshot", str(out), "--size", "1000x700"],
+        env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
     im = Image.open(out)
     assert im.size == (1000, 700)
     assert len(np.unique(np.asarray(im.convert("RGB")).reshape(-1, 3), axis=0)) > 50  # not blank
@@ -267,10 +276,9 @@ def test_new_project_from_folders_reports_skipped_files(qtbot, tmp_path):
     make_app()
     win = MainWindow(dialogs=False, restore_layout=False)
     qtbot.addWidget(win)
-    worker = win.import_project(NewProjectRequest(tmp_path / "proj", images, masks, None))
-    with qtbot.waitSignal(worker.finished, timeout=20000):
-        pass
-    qtbot.waitUntil(lambda: win.session.project is not None)
+    assert win.import_project(NewProjectRequest(tmp_path / "proj", images, masks, None)) is not None
+    qtbot.waitUntil(lambda: win.session.current is not None or bool(win.errors.history), timeout=20000)
+    assert not win.errors.history
     assert win.image_list.model.rowCount() == 3
     report = win.last_import_report
     assert report.findChild(QtWidgets.QTableWidget).item(0, 0).text().endswith("broken.png")
