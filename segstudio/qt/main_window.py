@@ -66,6 +66,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self._build_menus()
         self._connect()
         self.learning = install_learning(self)  # training, runs, predictions, review queue, export
+        for name in ("classes", "statistics"):  # the annotation panels in front by default
+            self.docks[name].raise_()
         for act, icon in ((self.save_action, "save"), (self.undo_action, "undo"), (self.redo_action, "redo")):
             if (qicon := resource_icon(icon)) is not None:
                 act.setIcon(qicon)
@@ -74,7 +76,7 @@ class MainWindow(QtWidgets.QMainWindow):
             if button is not None and not act.icon().isNull():
                 button.setToolButtonStyle(QtCore.Qt.ToolButtonStyle.ToolButtonIconOnly)
         self.resizeDocks([self.docks["images"], self.docks["classes"]], [230, 470], QtCore.Qt.Orientation.Horizontal)
-        self.resizeDocks([self.docks["statistics"]], [250], QtCore.Qt.Orientation.Vertical)
+        self.resizeDocks([self.docks["statistics"]], [290], QtCore.Qt.Orientation.Vertical)
         self._restore_layout = restore_layout
         self.restored_geometry = False
         if restore_layout:

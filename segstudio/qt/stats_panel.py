@@ -24,7 +24,8 @@ class Log10Axis(pg.AxisItem):
 
     def tickValues(self, minVal, maxVal, size):  # noqa: N802, N803
         lo, hi = math.floor(minVal), math.ceil(maxVal)
-        return [(1.0, [float(v) for v in range(lo, hi + 1)])]
+        step = max(1, math.ceil((hi - lo) / max(size / 22, 1)))  # every decade, or every n-th if crowded
+        return [(float(step), [float(v) for v in range(lo, hi + 1, step)])]
 
     def tickStrings(self, values, scale, spacing):  # noqa: N802
         out = []
@@ -46,17 +47,18 @@ class ClassAxis(pg.AxisItem):
         return [str(int(v)) for v in values]
 
 
-def _plot(title: str, left: pg.AxisItem | None = None) -> pg.PlotWidget:
+def _plot(title: str | None, left: pg.AxisItem | None = None) -> pg.PlotWidget:
     axes = {"bottom": ClassAxis("bottom")}
     if left is not None:
         axes["left"] = left
     w = pg.PlotWidget(axisItems=axes, background=None)
-    w.setTitle(title, size="9pt")
+    if title:
+        w.setTitle(title, size="9pt")
     w.setMenuEnabled(False)
     w.setMouseEnabled(x=False, y=False)
     w.hideButtons()
     w.showGrid(y=True, alpha=0.15)
-    w.setMinimumHeight(150)
+    w.setMinimumHeight(110)
     return w
 
 
@@ -74,14 +76,14 @@ class StatsPanel(QtWidgets.QWidget):
         super().__init__(parent)
         self.table = ClassTable([])
         self.totals: ClassTotals | None = None
-        self.pixels_plot = _plot("Pixels per class (log scale)", Log10Axis("left"))
-        self.images_plot = _plot("Images containing each class")
+        self.pixels_plot = _plot(None, Log10Axis("left"))
+        self.images_plot = _plot(None)
         self.loss_plot = _plot("Share of the loss: unweighted (grey) vs weighted", Log10Axis("left", percent=True))
         self.summary = QtWidgets.QLabel()
         self.summary.setWordWrap(True)
         counts_tabs = QtWidgets.QTabWidget()
-        counts_tabs.addTab(self.pixels_plot, "Pixels")
-        counts_tabs.addTab(self.images_plot, "Images")
+        counts_tabs.addTab(self.pixels_plot, "Pixels per class (log scale)")
+        counts_tabs.addTab(self.images_plot, "Images containing each class")
         self.scheme_combo = QtWidgets.QComboBox()
         for name, text in SCHEMES.items():
             self.scheme_combo.addItem(name, name)
