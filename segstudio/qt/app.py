@@ -75,6 +75,12 @@ def run_gui(project: str | None = None, screenshot: str | None = None,
     if screenshot is not None or size is not None or not window.restored_geometry:
         window.resize(*(size or DEFAULT_SIZE))
     window.show()
+    if screenshot is None:  # an unexpected error in any slot reaches the one error place
+        def excepthook(kind, error, tb) -> None:  # noqa: ANN001
+            sys.__excepthook__(kind, error, tb)
+            window.errors.report("Unexpected error", error)
+
+        sys.excepthook = excepthook
     if project:
         if window.open_project(project):
             window.open_first_image(richest=screenshot is not None)

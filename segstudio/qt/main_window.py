@@ -335,6 +335,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.cursor_label.setText(f"x {x}, y {y}   value {value_text}   class {cid} {info.name if info else '?'}")
 
     def _busy(self, what: str, done: int, total: int) -> None:
+        """Progress of a background job (merge, import); masks are not editable meanwhile."""
+        self.canvas.set_editing_enabled(total <= 0)
         if total <= 0:
             self.progress.setVisible(False)
             self.statusBar().clearMessage()

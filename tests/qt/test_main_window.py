@@ -333,3 +333,14 @@ def test_status_bar_shows_position_value_and_class(window, qtbot):
     text = win.cursor_label.text()
     name = win.session.table.get(int(labels[y, x])).name
     assert f"x {x}, y {y}" in text and f"value {win.canvas.pixels[y, x]}" in text and name in text
+
+
+def test_no_painting_while_a_merge_rewrites_masks(window, qtbot):
+    win = window
+    win.session.busy.emit("Merging classes", 0, 3)
+    before = win.session.model.labels.copy()
+    drag(qtbot, win, [(8.5, 8.5), (30.5, 8.5)])
+    assert np.array_equal(win.session.model.labels, before)
+    win.session.busy.emit("Merging classes", 0, 0)
+    drag(qtbot, win, [(8.5, 8.5), (30.5, 8.5)])
+    assert not np.array_equal(win.session.model.labels, before)
