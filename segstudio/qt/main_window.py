@@ -302,7 +302,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self.canvas.set_table(table)
         self.class_panel.set_classes(table, self.session.totals)
         current = self.canvas.settings.label
-        self.toolbar.set_classes(table, current if current in table else None)
+        if current not in table:  # e.g. merged away: fall back to the first foreground class
+            current = next((c.id for c in table if c.id != 0 and not c.ignore), 0)
+        self.toolbar.set_classes(table, current)
+        self.choose_class(current)
         self.stats_panel.set_data(table, self.session.totals)
         self.refresh_image_list()
 

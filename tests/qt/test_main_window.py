@@ -180,6 +180,7 @@ def test_merge_classes_rewrites_masks_in_a_worker(window, qtbot, monkeypatch):
     dst = 1 if src != 1 else 2
     expected = int(totals.pixels[src] + totals.pixels[dst])
     monkeypatch.setattr("segstudio.qt.dialogs.ask_merge_target", lambda *a: dst)
+    win.choose_class(src)  # painting with the class that is about to disappear
     win.class_panel._ask_merge(src)
     qtbot.waitUntil(lambda: not win.session._workers and src not in win.session.table, timeout=20000)
     assert not win.errors.history
@@ -190,6 +191,7 @@ def test_merge_classes_rewrites_masks_in_a_worker(window, qtbot, monkeypatch):
         assert not (read_mask(rec.abs_mask_path).labels == src).any()
     assert list((project.root / "backups").rglob("*.png"))
     assert win.session.current is not None  # the open image was reloaded
+    assert win.canvas.settings.label in win.session.table  # no painting with a removed class
 
 
 def test_filter_images_by_class_and_status(window):
