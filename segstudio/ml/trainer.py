@@ -29,7 +29,7 @@ from segstudio.ml import losses
 from segstudio.ml.data import default_ignore_index, training_dataset
 from segstudio.ml.predict import predict_image
 from segstudio.ml.sampling import CropSampler, Loader
-from segstudio.ml.unet import build_unet
+from segstudio.ml.unet import build_unet, prior_bias
 
 
 @dataclass
@@ -53,6 +53,7 @@ class TrainConfig:
     focal_gamma: float = 2.0
     mixed_precision: str = "auto"  # "auto": only when a GPU is present
     jit_compile: bool | str = False
+    prior_init: bool = True  # start the logits at the (weighted) class priors
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -307,8 +308,13 @@ class Trainer:
                     f"{self.init_from} predicts {model.output_shape[-1]} classes, the project has {d.num_classes}"
                 )
         else:
+            bias = None
+            if c.prior_init:
+                weighted = self.config.loss.split("+")[0].strip() in ("wce", "focal")
+                bias = prior_bias(np.asarray(d.train_counts).sum(0),
+                                  d.class_weights if weighted else None)
             model = build_unet(d.num_classes, d.channels, c.depth, c.filters, c.batch_norm,
-                               c.dropout, d.mean, d.variance)
+                               c.dropout, d.mean, d.variance, output_bias=bias)
         model.compile(optimizer=self._optimizer(total), loss=self.make_loss(), jit_compile=c.jit_compile)
         return model
 

@@ -78,6 +78,7 @@ def build_unet(
     dropout: float = 0.0,
     mean: list[float] | float | None = None,
     variance: list[float] | float | None = None,
+    output_bias: list[float] | None = None,
     name: str = "segstudio_unet",
 ) -> keras.Model:
     """A U-Net: ``depth`` poolings, ``filters`` doubling per level, softmax over ``num_classes``.
@@ -90,6 +91,9 @@ def build_unet(
         batch_norm: batch normalization after every convolution.
         dropout: SpatialDropout2D rate at the bottom (0 disables).
         mean, variance: per-channel statistics of the raw training pixels.
+        output_bias: initial logit bias per class, e.g. ``prior_bias(...)``. A uniform
+            start over 32 classes makes the first few hundred steps learn only
+            "mostly background"; starting at the class priors skips that.
 
     Examples:
         >>> m = build_unet(3, channels=1, depth=2, filters=4)
@@ -117,10 +121,23 @@ def build_unet(
         x = layers.Conv2DTranspose(f, 2, strides=2, padding="same", name=f"up{level}_upconv")(x)
         x = layers.Concatenate(name=f"up{level}_concat")([skips[level], x])
         x = _block(x, f, batch_norm, f"up{level}")
-    x = layers.Conv2D(num_classes, 1, name="logits")(x)
+    bias_init = "zeros" if output_bias is None else keras.initializers.Constant(
+        np.asarray(output_bias, dtype="float32"))
+    x = layers.Conv2D(num_classes, 1, bias_initializer=bias_init, name="logits")(x)
     # float32 softmax even under mixed precision: the losses take logs of it
     outputs = layers.Activation("softmax", dtype="float32", name="probabilities")(x)
     return keras.Model(inputs, outputs, name=name)
+
+
+def prior_bias(pixel_counts, class_weights=None, floor: float = 1e-6) -> list[float]:
+    """log of each class's share of the (weighted) loss: the logits a loss-optimal
+    model would output before it has seen any pixel."""
+    n = np.asarray(pixel_counts, dtype=np.float64)
+    w = np.ones_like(n) if class_weights is None else np.asarray(class_weights, dtype=np.float64)
+    share = np.maximum(n * w, 0)
+    share = share / share.sum() if share.sum() > 0 else np.full_like(n, 1 / n.size)
+    b = np.log(np.maximum(share, floor))
+    return (b - b.mean()).tolist()
 
 
 def receptive_radius(depth: int) -> int:

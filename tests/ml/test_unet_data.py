@@ -72,3 +72,16 @@ def test_channels_are_matched():
     assert as_model_input(rgb, 1).shape == (4, 4, 1)
     assert as_model_input(rgb, 1)[0, 0, 0] == pytest.approx(29.9)
     assert as_model_input(np.ones((4, 4), np.uint16), 3).shape == (4, 4, 3)
+
+
+def test_prior_bias_is_the_log_of_each_class_share_of_the_loss():
+    import math
+
+    from segstudio.ml.unet import prior_bias
+
+    b = prior_bias([90, 10])
+    assert b[0] - b[1] == pytest.approx(math.log(9))
+    assert sum(b) == pytest.approx(0)
+    assert prior_bias([90, 10], [1, 9]) == pytest.approx([0, 0])  # weights equalise the shares
+    m = build_unet(2, depth=1, filters=2, output_bias=prior_bias([90, 10]))
+    assert np.allclose(m.get_layer("logits").get_weights()[1], b)
