@@ -133,6 +133,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.autosave_action.setCheckable(True)
         self.autosave_action.setChecked(True)
         self.autosave_action.toggled.connect(lambda on: setattr(self.session, "autosave", on))
+        self._action(file, "Re-count class &statistics", lambda: self.session.reindex(force=True),
+                     tip="Count every mask again in the background (after editing masks elsewhere)")
         file.addSeparator()
         self._action(file, "&Quit", self.close, K.Quit)
         edit = self.menuBar().addMenu("&Edit")

@@ -224,6 +224,27 @@ class AnnotationSession(QtCore.QObject):
             on_yield=progress, on_finish=finished,
         )
 
+    def reindex(self, force: bool = False):  # noqa: ANN201 - a superqt worker
+        """Re-count changed masks (all with ``force``) in a worker thread, with progress."""
+        if self.project is None or not self.maybe_save():
+            return None
+        from segstudio.services.indexing import reindex
+
+        def progress(done: int, total: int) -> None:  # called in the worker: signals are queued
+            self.busy.emit("Indexing masks", done, max(total, 1))
+
+        def finished(report) -> None:  # noqa: ANN001 - IndexReport
+            self.busy.emit("Indexing masks", 0, 0)
+            self.refresh_stats()
+            self.imagesChanged.emit()
+            if report.failed:
+                path, problem = report.failed[0]
+                self.errors.report("Index masks", f"{len(report.failed)} masks could not be counted; "
+                                   f"first: {path}: {problem}")
+
+        return self.run_in_thread("Index masks", reindex, self.project, force=force, progress=progress,
+                                  on_return=finished)
+
     # -- threads --------------------------------------------------------------------
     def run_in_thread(self, what: str, func, *args, on_yield=None, on_return=None,  # noqa: ANN001
                       on_finish=None, **kwargs):  # noqa: ANN201

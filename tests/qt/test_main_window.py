@@ -346,3 +346,22 @@ def test_no_painting_while_a_merge_rewrites_masks(window, qtbot):
     win.session.busy.emit("Merging classes", 0, 0)
     drag(qtbot, win, [(8.5, 8.5), (30.5, 8.5)])
     assert not np.array_equal(win.session.model.labels, before)
+
+
+def test_reindex_in_a_worker_picks_up_masks_edited_elsewhere(window, qtbot):
+    from PIL import Image
+
+    win = window
+    project = win.session.project
+    rec = project.images()[4]
+    labels = read_mask(rec.abs_mask_path).labels.copy()
+    labels[:10, :10] = 29
+    Image.fromarray(labels).save(rec.abs_mask_path)  # another program changed it
+    progress = []
+    win.session.busy.connect(lambda what, done, total: progress.append((done, total)))
+    assert win.session.reindex(force=True) is not None
+    qtbot.waitUntil(lambda: progress and progress[-1][1] == 0, timeout=20000)
+    assert project.image_class_counts(rec.id)[29] == int((labels == 29).sum())
+    assert win.session.totals.pixels[29] >= 100
+    assert any(total > 0 and done == total for done, total in progress)
+    assert not win.errors.history
