@@ -7,8 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
-from superqt.utils import create_worker
 
+from segstudio.qt.background import BackgroundJob
 from segstudio.qt.errors import ErrorReporter
 from segstudio.services import model_export
 from segstudio.services.devices import onnx_available
@@ -97,7 +97,7 @@ class ExportDialog(QtWidgets.QDialog):
         if d:
             self.folder_edit.setText(d)
 
-    def start_export(self):  # noqa: ANN201 - the superqt worker (tests wait on it)
+    def start_export(self) -> BackgroundJob | None:
         run_id = self.run_combo.currentData()
         if run_id is None or self.worker is not None:
             return None
@@ -106,11 +106,8 @@ class ExportDialog(QtWidgets.QDialog):
         self.progress.setVisible(True)
         self.progress.setRange(0, len(self.formats()))
         self.output.setPlainText(f"Exporting run {run_id} to {folder} …")
-        w = create_worker(model_export.export_steps, self.project, int(run_id), folder, self.formats(),
-                          _start_thread=False)
-        w.yielded.connect(self._step)
-        w.errored.connect(self._error)
-        w.finished.connect(self._finished)
+        w = BackgroundJob(model_export.export_steps, self.project, int(run_id), folder, self.formats(),
+                          on_yield=self._step, on_error=self._error, on_finish=self._finished, parent=self)
         self.worker = w
         w.start()
         return w

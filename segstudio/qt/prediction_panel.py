@@ -205,6 +205,8 @@ class PredictionPanel(QtWidgets.QWidget):
     def set_view(self, view: str) -> None:
         if view not in VIEWS:
             raise ValueError(view)
+        if self.view == "prediction" and view != "prediction":
+            self.canvas.set_overlay_visible(True)
         self.view = view
         i = self.view_combo.findData(view)
         if i != self.view_combo.currentIndex():
@@ -244,8 +246,8 @@ class PredictionPanel(QtWidgets.QWidget):
         self.pred_layer.set_table(self.session.table)
         self.pred_layer.set_labels(pred)
         self.pred_layer.setVisible(pred is not None)
-        # 'prediction only' hides the mask overlay; the other views show it
-        self.canvas.set_overlay_visible(self.view != "prediction" or self.cached is None)
+        if self.view == "prediction":  # 'prediction only' hides the mask (unless there is no prediction)
+            self.canvas.set_overlay_visible(self.cached is None)
         flags = self.highlight_array()
         if flags is None:
             self.flag_layer.clear()

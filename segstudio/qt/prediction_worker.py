@@ -1,15 +1,24 @@
-"""Predictions in a worker thread: ``services.prediction_cache.predict_steps`` run by a superqt
-generator worker; progress, each cached image and the end arrive as queued signals."""
+"""Predictions in a worker thread: ``services.prediction_cache.predict_steps`` run as a
+:class:`~segstudio.qt.background.BackgroundJob` on a Project opened on that thread; progress,
+each cached image and the end arrive as queued signals."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from PySide6 import QtCore
-from superqt.utils import create_worker
 
+from segstudio.qt.background import BackgroundJob
 from segstudio.services import prediction_cache
 from segstudio.store.project import Project
+
+
+def _predict_own_project(root, image_ids, **kwargs):  # noqa: ANN001, ANN003, ANN201 - a generator
+    """predict_steps on a Project opened (and closed) on the worker thread, so the window may
+    close or switch projects while it runs."""
+    with Project.open(root) as project:
+        yield from prediction_cache.predict_steps(project, image_ids, **kwargs)
+    return len(image_ids)
 
 
 class PredictionJob(QtCore.QObject):
@@ -26,22 +35,23 @@ class PredictionJob(QtCore.QObject):
         super().__init__(parent)
         self.done_ids: list[int] = []
         self.total = len(image_ids)
-        self._worker = create_worker(prediction_cache.predict_steps, project, list(image_ids),
-                                     model_path=model_path, run_id=run_id, _start_thread=False)
-        self._worker.yielded.connect(self._on_yield)
-        self._worker.errored.connect(self._on_error)
-        self._worker.finished.connect(self._on_finished)
+        self._job = BackgroundJob(_predict_own_project, project.root, list(image_ids), model_path=model_path,
+                                  run_id=run_id, on_yield=self._on_yield, on_error=self.error.emit,
+                                  on_finish=self._on_finished, parent=self)
 
     def start(self) -> None:
-        self._worker.start()
+        self._job.start()
 
     def cancel(self) -> None:
         """Stop after the image being predicted (its result is kept)."""
-        self._worker.quit()
+        self._job.cancel()
 
     @property
     def running(self) -> bool:
-        return self._worker.is_running
+        return self._job.running
+
+    def wait(self, ms: int = 30000) -> bool:
+        return self._job.wait(ms)
 
     def _on_yield(self, step) -> None:  # noqa: ANN001
         done, total, image_id = step
@@ -49,9 +59,6 @@ class PredictionJob(QtCore.QObject):
             self.done_ids.append(image_id)
             self.imageDone.emit(image_id)
         self.progress.emit(done, total)
-
-    def _on_error(self, e: BaseException) -> None:
-        self.error.emit(e)
 
     def _on_finished(self) -> None:
         self.finished.emit(list(self.done_ids))

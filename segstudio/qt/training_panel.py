@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
-from superqt.utils import create_worker
 
 from segstudio.core.classes import ClassTable
 from segstudio.core.weights import SCHEMES
+from segstudio.qt.background import BackgroundJob
 from segstudio.qt.errors import ErrorReporter
 from segstudio.qt.training_plots import TrainingPlots
 from segstudio.qt.training_worker import TrainingJob, TrainingWorker
@@ -25,7 +25,6 @@ from segstudio.services.training_setup import DEFAULTS, LOSSES, PRESETS
 from segstudio.store.project import Project
 
 _DEVICES: list = []  # what TensorFlow sees does not change while the app runs: ask once
-_RUNNING: list = []
 
 
 def _spin(lo: int, hi: int, value: int, step: int = 1, suffix: str = "") -> QtWidgets.QSpinBox:
@@ -62,7 +61,7 @@ class TrainingPanel(QtWidgets.QWidget):
         split.addWidget(self.settings_area)
         split.addWidget(self.plots)
         split.setStretchFactor(1, 1)
-        split.setSizes([330, 900])
+        split.setSizes([400, 900])
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addWidget(split)
@@ -179,16 +178,22 @@ class TrainingPanel(QtWidgets.QWidget):
         self.status = QtWidgets.QLabel("")
         self.status.setWordWrap(True)
         box = QtWidgets.QWidget()
-        outer = QtWidgets.QVBoxLayout(box)
-        outer.setContentsMargins(2, 2, 2, 2)
-        outer.addLayout(form)
+        inner = QtWidgets.QVBoxLayout(box)
+        inner.setContentsMargins(2, 2, 2, 2)
+        inner.addLayout(form)
+        inner.addStretch(1)
+        scroll = QtWidgets.QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(box)
+        scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # Start / Cancel / progress stay visible below the scrolling settings
+        self.settings_area = QtWidgets.QWidget()
+        outer = QtWidgets.QVBoxLayout(self.settings_area)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll, 1)
         outer.addLayout(buttons)
         outer.addWidget(self.progress)
         outer.addWidget(self.status)
-        outer.addStretch(1)
-        self.settings_area = QtWidgets.QScrollArea()
-        self.settings_area.setWidgetResizable(True)
-        self.settings_area.setWidget(box)
         self.settings_area.setMinimumWidth(300)
 
     def _preset_chosen(self, name: str) -> None:
@@ -202,8 +207,17 @@ class TrainingPanel(QtWidgets.QWidget):
         self.table = table or (project.class_table() if project is not None else ClassTable([]))
         self.plots.reset(self.table)
         self.refresh()
-        if project is not None and self._device_worker is None and self.device_combo.count() == 1:
+
+    def ensure_devices(self) -> None:
+        """Ask TensorFlow for its devices once (in a worker: importing TF takes seconds); the
+        panel calls it when first shown, not at start-up, so quick sessions never import TF."""
+        if self._device_worker is None and self.device_combo.count() == 1:
             self._ask_devices()
+
+    def showEvent(self, ev) -> None:  # noqa: ANN001, N802
+        super().showEvent(ev)
+        if self.project is not None:
+            self.ensure_devices()
 
     def refresh(self) -> None:
         """Re-read runs, corrections, split and weights from the project."""
@@ -291,12 +305,11 @@ class TrainingPanel(QtWidgets.QWidget):
             return
         from segstudio.services.devices import device_info
 
-        worker = create_worker(device_info, _start_thread=False)
-        _RUNNING.append(worker)  # alive until it ends, even if this panel goes first
-        worker.returned.connect(_DEVICES.append)
-        worker.returned.connect(self._devices_ready)
-        worker.errored.connect(self._devices_failed)
-        worker.finished.connect(lambda: _RUNNING.remove(worker) if worker in _RUNNING else None)
+        def ready(info) -> None:  # noqa: ANN001
+            _DEVICES.append(info)
+            self._devices_ready(info)
+
+        worker = BackgroundJob(device_info, on_return=ready, on_error=self._devices_failed, parent=self)
         self._device_worker = worker
         worker.start()
 
@@ -444,7 +457,9 @@ class TrainingPanel(QtWidgets.QWidget):
             self.plots.show_epochs(epochs, self.table)
 
     def shutdown(self, ms: int = 30000) -> None:
-        """Cancel a running job and wait for its thread (window closing)."""
+        """Cancel a running job and wait for its thread, and for a device query (window closing)."""
         if self.job is not None:
             self.job.cancel()
             self.job.wait(ms)
+        if self._device_worker is not None and self._device_worker.running:
+            self._device_worker.wait(ms)

@@ -81,14 +81,14 @@ class TrainingPlots(QtWidgets.QWidget):
         self.val_curve = self.loss_plot.plot([], [], pen=VAL_PEN, name="validation", **_symbol(VAL_PEN))
 
         self.fg_plot = _plot("Foreground mIoU (validation)", "IoU")
-        self.fg_plot.setYRange(0, 1, padding=0.02)
+        self.fg_plot.setYRange(0, 1.03, padding=0)
         self.fg_curve = self.fg_plot.plot([], [], pen=FG_PEN, **_symbol(FG_PEN))
         self.acc_plot = _plot("Pixel accuracy — misleading under imbalance", "accuracy")
-        self.acc_plot.setYRange(0, 1, padding=0.02)
+        self.acc_plot.setYRange(0, 1.03, padding=0)
         self.acc_curve = self.acc_plot.plot([], [], pen=ACC_PEN, **_symbol(ACC_PEN))
 
         self.class_plot = _plot("IoU per class (validation)", "IoU")
-        self.class_plot.setYRange(0, 1, padding=0.02)
+        self.class_plot.setYRange(0, 1.03, padding=0)
         self.class_curves: dict[int, pg.PlotDataItem] = {}
         self.class_list = QtWidgets.QListWidget()
         self.class_list.setMaximumWidth(190)
@@ -136,8 +136,9 @@ class TrainingPlots(QtWidgets.QWidget):
     # -- data in -------------------------------------------------------------------------
     def reset(self, table: ClassTable | None = None) -> None:
         if table is not None:
+            checked = set(self.checked_classes()) if self.class_list.count() else None
             self.table = table
-            self._fill_class_list()
+            self._fill_class_list(checked)
         self.epochs = []
         self.batch_x, self.batch_y = [], []
         self.set_alarm(None)
@@ -197,7 +198,7 @@ class TrainingPlots(QtWidgets.QWidget):
         self._redraw_classes()
         self._redraw_heatmap()
 
-    def _fill_class_list(self) -> None:
+    def _fill_class_list(self, checked: set[int] | None = None) -> None:
         self.class_list.blockSignals(True)
         self.class_list.clear()
         for c in self.table:
@@ -206,7 +207,8 @@ class TrainingPlots(QtWidgets.QWidget):
             item = QtWidgets.QListWidgetItem(f"{c.id}  {c.name}")
             item.setData(QtCore.Qt.ItemDataRole.UserRole, c.id)
             item.setFlags(item.flags() | QtCore.Qt.ItemFlag.ItemIsUserCheckable)
-            item.setCheckState(QtCore.Qt.CheckState.Checked)
+            on = checked is None or c.id in checked
+            item.setCheckState(QtCore.Qt.CheckState.Checked if on else QtCore.Qt.CheckState.Unchecked)
             pm = QtGui.QPixmap(12, 12)
             pm.fill(QtGui.QColor(*c.color))
             item.setIcon(QtGui.QIcon(pm))

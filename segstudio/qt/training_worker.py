@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
 from PySide6 import QtCore
 
@@ -58,10 +59,13 @@ class TrainingWorker(QtCore.QObject):
     error = QtCore.Signal(object)
     done = QtCore.Signal()
 
-    def __init__(self, project: Project, config: dict, correction_weight: float = 1.0,
+    def __init__(self, project: Project | str | Path, config: dict, correction_weight: float = 1.0,
                  device: str | None = None):
         super().__init__()
-        self.project, self.config = project, dict(config)
+        # the worker opens its own Project on its thread: the window may close or switch its
+        # project while this run is still writing epochs
+        self.root = Path(project.root if isinstance(project, Project) else project)
+        self.config = dict(config)
         self.correction_weight = float(correction_weight)
         self.device = device
         self.cancel_event = threading.Event()
@@ -77,10 +81,10 @@ class TrainingWorker(QtCore.QObject):
             from segstudio.services import corrections, devices  # imports TF: on this thread
 
             self.message.emit("loading TensorFlow and the training data…")
-            with devices.device_scope(self.device):
+            with Project.open(self.root) as project, devices.device_scope(self.device):
                 run_id = corrections.train_with_corrections(
-                    self.project, self.config, self.correction_weight, _SignalCallbacks(self), self.cancel_event)
-            run = self.project.run(run_id)
+                    project, self.config, self.correction_weight, _SignalCallbacks(self), self.cancel_event)
+                run = project.run(run_id)
             self.finished.emit({
                 "run_id": run_id, "status": run.status, "message": run.message or "",
                 "best_fg_miou": run.best_fg_miou, "model_path": run.model_path,

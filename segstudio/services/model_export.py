@@ -50,6 +50,7 @@ def export_steps(project: Project, run_id: int, folder: str | Path, formats: Seq
         except (SegstudioError, OSError, ValueError) as e:
             result.failed.append((fmt, str(e)))
         yield k, len(fmts), fmt, result
+    return result
 
 
 def export_run(project: Project, run_id: int, folder: str | Path, formats: Sequence[str] = ("keras",)) -> ExportResult:

@@ -155,7 +155,33 @@ def test_setup_defaults_mirror_the_engine():
 
 def test_device_list_comes_from_tensorflow(qtbot, window):
     panel = window.learning.training
+    assert panel.device_combo.count() == 1  # not asked before the panel is shown: no TF import at start-up
+    window.learning.show("training")
     qtbot.waitUntil(lambda: panel.device_combo.count() > 1, timeout=60000)
     assert panel.device_combo.itemData(0) == "auto"
     assert panel.device_combo.findData("/CPU:0") > 0
     assert "TensorFlow" in panel.device_label.text()
+
+
+def test_many_signal_emissions_do_not_abort_the_interpreter(tmp_path):
+    """A long run emits a signal per batch; with PySide6's emit() leak on True unpatched,
+    ~10^5 emissions abort Python ("bool_dealloc"). Own process, so an abort fails the test."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = tmp_path / "emit.py"
+    script.write_text(
+        "import sys\n"
+        "import segstudio.qt\n"
+        "from PySide6 import QtCore\n"
+        "class O(QtCore.QObject):\n"
+        "    s = QtCore.Signal(int, int, int, float)\n"
+        "o = O()\n"
+        "o.s.connect(lambda *a: None)\n"
+        "for i in range(100000):\n"
+        "    o.s.emit(1, i, 3, 0.5)\n"
+        "print('done')\n")
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(Path(__file__).resolve().parents[2]))
+    proc = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and "done" in proc.stdout, proc.stderr[-2000:]
