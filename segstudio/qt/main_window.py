@@ -78,13 +78,15 @@ class MainWindow(QtWidgets.QMainWindow):
         self.resizeDocks([self.docks["images"], self.docks["classes"]], [230, 470], QtCore.Qt.Orientation.Horizontal)
         self.resizeDocks([self.docks["statistics"]], [290], QtCore.Qt.Orientation.Vertical)
         self._restore_layout = restore_layout
+        self._hidden_docks: list[QtWidgets.QDockWidget] | None = None
+        self._restored_state = False
         self.restored_geometry = False
         if restore_layout:
             s = app_settings()
             if s.value("geometry") is not None:
                 self.restored_geometry = self.restoreGeometry(s.value("geometry"))
             if s.value("window_state") is not None:
-                self.restoreState(s.value("window_state"))
+                self._restored_state = self.restoreState(s.value("window_state"))
         self._refresh_recent()
         self._show_project_widgets(False)
 
@@ -248,10 +250,22 @@ class MainWindow(QtWidgets.QMainWindow):
             self.refresh_image_list()
 
     def _show_project_widgets(self, on: bool) -> None:
+        """With no project only the start page shows; the docks the user had come back after."""
         self.stack.setCurrentWidget(self.canvas if on else self.start_page)
-        for dock in self.docks.values():
-            dock.setEnabled(on)
+        docks = self.findChildren(QtWidgets.QDockWidget)
+        if not on and self._hidden_docks is None:
+            self._hidden_docks = [d for d in docks if not d.isHidden()]
+            for dock in self._hidden_docks:
+                dock.hide()
+        elif on and self._hidden_docks is not None:
+            for dock in self._hidden_docks:
+                dock.show()
+            self._hidden_docks = None
+            for name in ("classes", "statistics"):
+                if not self.docks[name].isHidden() and not self._restored_state:
+                    self.docks[name].raise_()
         self.toolbar.setEnabled(on)
+        self.toolbar.setVisible(on)
 
     def refresh_image_list(self) -> None:
         project = self.session.project
@@ -361,6 +375,10 @@ class MainWindow(QtWidgets.QMainWindow):
             ev.ignore()
             return
         if self._restore_layout:
+            if self._hidden_docks is not None:  # save the user's docks, not the start page's
+                for dock in self._hidden_docks:
+                    dock.show()
+                self.toolbar.show()
             s = app_settings()
             s.setValue("geometry", self.saveGeometry())
             s.setValue("window_state", self.saveState())

@@ -253,6 +253,7 @@ def test_start_page_without_project_and_recent_projects(qtbot, demo_dir):
     win = MainWindow(dialogs=False)
     qtbot.addWidget(win)
     assert win.stack.currentWidget() is win.start_page and not win.toolbar.isEnabled()
+    assert all(d.isHidden() for d in win.findChildren(QtWidgets.QDockWidget))
     assert win.open_project(demo_dir)
     assert recent_projects()[0] == str(demo_dir.resolve())
     assert win.stack.currentWidget() is win.canvas
@@ -307,8 +308,10 @@ def test_closing_autosaves_and_layout_persists(qtbot, demo_dir):
     again = MainWindow(dialogs=False)
     qtbot.addWidget(again)
     assert again.restored_geometry  # (the offscreen screen clamps the size, so not compared)
-    assert again.docks["statistics"].isHidden()
     assert again.recent_menu.actions()[0].text() == str(demo_dir.resolve())
+    assert again.docks["classes"].isHidden()  # start page only, until a project is open
+    again.open_project(demo_dir)
+    assert not again.docks["classes"].isHidden() and again.docks["statistics"].isHidden()
     again.close()
 
 
