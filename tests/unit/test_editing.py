@@ -330,3 +330,47 @@ def test_undo_redo_replays_exact_states(seq):
         pos -= 1
         assert np.array_equal(m.labels, states[pos])
     assert pos == 0 and not m.labels.any() and not m.dirty
+
+
+def _even_odd(px: float, py: float, pts) -> bool:
+    inside = False
+    n = len(pts)
+    for i in range(n):
+        (x0, y0), (x1, y1) = pts[i], pts[(i + 1) % n]
+        if (y0 <= py) != (y1 <= py) and px < x0 + (py - y0) * (x1 - x0) / (y1 - y0):
+            inside = not inside
+    return inside
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.floats(-3, 20), st.floats(-3, 20)), min_size=3, max_size=7))
+def test_polygon_raster_matches_point_in_polygon_at_pixel_centres(pts):
+    box, inside = rasterize_polygon(pts, (16, 16))
+    want = np.zeros((16, 16), bool)
+    for r in range(16):
+        for c in range(16):
+            want[r, c] = _even_odd(c + 0.5, r + 0.5, pts)
+    got = np.zeros((16, 16), bool)
+    if not box.empty:
+        got[box.slices] = inside
+    assert np.array_equal(got, want)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.sampled_from([4, 8]))
+def test_connected_region_matches_bfs(seed, connectivity):
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 3, (12, 15)).astype(np.uint8)
+    r, c = int(rng.integers(0, 12)), int(rng.integers(0, 15))
+    steps = [(1, 0), (-1, 0), (0, 1), (0, -1)]
+    if connectivity == 8:
+        steps += [(1, 1), (1, -1), (-1, 1), (-1, -1)]
+    seen, todo = set(), [(r, c)]
+    while todo:
+        y, x = todo.pop()
+        if (y, x) in seen or not (0 <= y < 12 and 0 <= x < 15) or labels[y, x] != labels[r, c]:
+            continue
+        seen.add((y, x))
+        todo += [(y + dy, x + dx) for dy, dx in steps]
+    got = connected_region(labels, r, c, connectivity=connectivity)
+    assert sorted(got.tolist()) == sorted(y * 15 + x for y, x in seen)
