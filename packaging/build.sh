@@ -3,7 +3,8 @@
 #
 #   bash packaging/build.sh            # uses the repo's .venv (make test / make run create it)
 #   PYTHON=/path/to/python bash packaging/build.sh
-#   DIST=build/dist-strip SEGSTUDIO_STRIP=1 bash packaging/build.sh   # another output folder, stripped libs
+#   DIST=build/other bash packaging/build.sh       # another output folder
+#   STRIP_TF=0 bash packaging/build.sh              # keep TensorFlow's symbol tables (+233 MB)
 #
 # PyInstaller (and its hooks) are installed into build/pyinstaller-pkgs with `pip --target`
 # and put on PYTHONPATH for this build only, so the app's venv is not changed. The bundle is
@@ -33,6 +34,16 @@ rm -rf "$DIST/segstudio"
 start=$(date +%s)
 nice -n "${NICE:-10}" "$PYTHON" -m PyInstaller --noconfirm --clean \
     --distpath "$DIST" --workpath "build/pyinstaller-$(basename "$DIST")" packaging/segstudio.spec
+# libtensorflow_cc/_framework carry 233 MB of symbol tables that nothing needs at run time.
+# Only these two: stripping every library (PyInstaller's strip=True) breaks numpy's OpenBLAS.
+if [ "${STRIP_TF:-1}" = 1 ] && command -v strip >/dev/null; then
+    for lib in "$DIST"/segstudio/_internal/tensorflow/libtensorflow_cc.so.* \
+               "$DIST"/segstudio/_internal/tensorflow/libtensorflow_framework.so.*; do
+        if [ -f "$lib" ] && [ ! -L "$lib" ]; then
+            nice -n "${NICE:-10}" strip --strip-unneeded "$lib"
+        fi
+    done
+fi
 end=$(date +%s)
 echo "Built $DIST/segstudio in $((end - start)) s: $(du -sh "$DIST/segstudio" | cut -f1)"
 echo "Try it: bash packaging/smoke.sh $DIST/segstudio/segstudio"
