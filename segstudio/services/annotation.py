@@ -94,9 +94,19 @@ def add_class(project: Project, name: str, color: tuple[int, int, int] | None = 
 
 
 def update_class(project: Project, info: ClassInfo) -> None:
-    """Rename, recolour or (un)mark as ignore. Mask files are unchanged: they store ids."""
-    if info.id not in project.class_table():
+    """Rename, recolour or (un)mark as ignore. Index and palette masks store ids, so no mask
+    changes -- but colour (RGB) masks store the colour itself: recolouring a class they use
+    would leave them unreadable, so it is refused for them."""
+    old = project.class_table().get(info.id)
+    if old is None:
         raise ProjectError(f"no class with id {info.id}")
+    if info.color != old.color:
+        rgb_masks = [r for r in project.images(labelled_only=True) if r.mask_format == MaskFormat.RGB]
+        if rgb_masks:
+            raise ProjectError(
+                f"{len(rgb_masks)} masks store classes as colours (e.g. {rgb_masks[0].mask_path}); "
+                f"recolouring class {info.id} would make them unreadable. Convert them to index "
+                "masks first, or keep the colour.")
     project.set_class(info)
 
 

@@ -113,3 +113,29 @@ def test_merge_reports_progress_and_refuses_nonsense(demo):
         merge_classes(demo, 3, 3)
     with pytest.raises(ProjectError):
         merge_classes(demo, 0, 3)
+
+
+def test_recolouring_is_refused_when_colour_masks_use_the_colours(tmp_path):
+    from dataclasses import replace
+
+    from segstudio.core.classes import ClassInfo, ClassTable
+    from segstudio.io.masks import write_mask
+    from segstudio.services.project_import import import_folder
+
+    table = ClassTable([ClassInfo(0, "bg", (0, 0, 0)), ClassInfo(1, "a", (200, 0, 0))])
+    (tmp_path / "im").mkdir()
+    (tmp_path / "mk").mkdir()
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "im" / "x.png")
+    labels = np.zeros((8, 8), np.uint8)
+    labels[2:4, 2:4] = 1
+    write_mask(tmp_path / "mk" / "x.png", labels, MaskFormat.RGB, table)
+    (tmp_path / "classes.json").write_text('{"classes": [{"id": 0, "name": "bg", "color": "#000000"},'
+                                           ' {"id": 1, "name": "a", "color": "#c80000"}]}')
+    project, report = import_folder(tmp_path / "p", tmp_path / "im", tmp_path / "mk", tmp_path / "classes.json")
+    assert report.labelled == 1 and project.images()[0].mask_format == "rgb"
+    info = project.class_table().get(1)
+    with pytest.raises(ProjectError, match="colour"):
+        update_class(project, replace(info, color=(0, 0, 200)))
+    update_class(project, replace(info, name="renamed"))  # renaming is fine
+    assert project.class_table().get(1).name == "renamed"
+    project.close()
