@@ -32,6 +32,7 @@ SHORTCUTS = [
     ("Page Down / Page Up", "Next / previous image in the list"),
     ("O", "Show or hide the mask overlay"),
     ("Wheel, middle-drag, Ctrl+0", "Zoom about the cursor, pan, fit the image"),
+    ("Ctrl+N / Ctrl+O / Ctrl+Q", "New project from folders, open a project, quit"),
 ]
 
 
@@ -138,7 +139,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._action(file, "Re-count class &statistics", lambda: self.session.reindex(force=True),
                      tip="Count every mask again in the background (after editing masks elsewhere)")
         file.addSeparator()
-        self._action(file, "&Quit", self.close, K.Quit)
+        self._action(file, "&Quit", self.close, "Ctrl+Q")
         edit = self.menuBar().addMenu("&Edit")
         self.undo_action = self._action(edit, "&Undo stroke", self.session.undo, K.Undo)
         self.redo_action = self._action(edit, "&Redo stroke", self.session.redo, ["Ctrl+Shift+Z", "Ctrl+Y"])
