@@ -201,13 +201,13 @@ class AnnotationSession(QtCore.QObject):
         reloaded after. Returns the worker (tests wait on its ``finished``)."""
         if self.project is None or not self.maybe_save():
             return None
-        reopen = self.current.record.id if self.current else None
         project = self.project
 
         def finished() -> None:
             self.busy.emit("Merging classes", 0, 0)
             self._reload_classes()
             self.imagesChanged.emit()
+            reopen = self.current.record.id if self.current else None  # its mask may have changed
             if reopen is not None:
                 self._set_current(None)
                 self.open_image(reopen)
