@@ -132,7 +132,7 @@ class MaskModel:
         self._serial = 0
         self._base_serial = 0  # state when the undo deque is empty (older steps were dropped)
         self._saved_serial = 0
-        self._pending: list[tuple[np.ndarray, np.ndarray]] | None = None
+        self._pending: list[tuple[np.ndarray, np.ndarray, Rect]] | None = None  # (indices, old, rect)
         self._pending_label = ""
         self._stroke_depth = 0
         self._labels = self._check(labels)
@@ -180,7 +180,7 @@ class MaskModel:
         return self._undo[-1].serial if self._undo else self._base_serial
 
     def _pending_has_changes(self) -> bool:
-        return bool(self._pending) and any(i.size for i, _ in self._pending)
+        return bool(self._pending) and any(p[0].size for p in self._pending)
 
     def pick(self, x: float, y: float) -> int | None:
         """Label under image point (x, y), or None outside the mask."""
@@ -243,21 +243,30 @@ class MaskModel:
         pending, self._pending = self._pending or [], None
         if not pending:
             return None
-        idx = np.concatenate([p[0] for p in pending])
-        old = np.concatenate([p[1] for p in pending])
-        uniq, first = np.unique(idx, return_index=True)  # first change of each pixel holds its original value
-        before = old[first]
-        after = self._labels.reshape(-1)[uniq]
-        keep = before != after  # painted over and back: not a change
-        uniq, before, after = uniq[keep], before[keep], after[keep]
-        if uniq.size == 0:
-            return None
+        rect = EMPTY
+        for p in pending:
+            rect = rect.union(p[2])
+        if len(pending) == 1:  # one write: its indices are unique and every one changed
+            uniq, before = pending[0][0], pending[0][1]
+            after = self._labels.reshape(-1)[uniq]
+        else:
+            idx = np.concatenate([p[0] for p in pending])
+            old = np.concatenate([p[1] for p in pending])
+            uniq, first = np.unique(idx, return_index=True)  # a pixel's first change holds its original value
+            before = old[first]
+            after = self._labels.reshape(-1)[uniq]
+            keep = before != after  # painted over and back: not a change
+            uniq, before, after = uniq[keep], before[keep], after[keep]
+            if uniq.size == 0:
+                return None
+            if uniq.size < _EXACT_RECT_LIMIT:
+                rect = Rect.of_flat_indices(uniq, self.shape[1])
         self._serial += 1
         rec = EditRecord(
             _compact_indices(uniq, self._labels.size),
             before,
             after,
-            Rect.of_flat_indices(uniq, self.shape[1]),
+            rect,
             self._pending_label,
             self._serial,
         )
@@ -274,20 +283,31 @@ class MaskModel:
             total -= dropped.nbytes
             self._base_serial = dropped.serial
 
-    def _write(self, flat_idx: np.ndarray, values: np.ndarray | int) -> Rect:
-        """Set labels at flat indices (inside an open stroke); returns the changed rectangle."""
+    def _write(self, flat_idx: np.ndarray, values: np.ndarray | int, bound: Rect | None = None) -> Rect:
+        """Set labels at flat indices (inside an open stroke); returns the changed rectangle.
+
+        ``bound``, a rectangle known to contain every index, spares computing the exact one
+        for large writes (a flood fill of a 4096x4096 background).
+        """
         if self._pending is None:
             raise RuntimeError("edits must happen inside begin_stroke()/end_stroke() or stroke()")
         flat = self._labels.reshape(-1)
-        vals = np.broadcast_to(np.asarray(values, dtype=self._labels.dtype), flat_idx.shape)
+        scalar = np.ndim(values) == 0
+        vals = np.asarray(values, dtype=self._labels.dtype)
         old = flat[flat_idx]
         changed = old != vals
-        if not changed.any():
-            return EMPTY
-        flat_idx, old, vals = flat_idx[changed], old[changed], vals[changed]
-        self._pending.append((flat_idx, old))
+        if not changed.all():  # (a fill changes every pixel it selects: no compress needed)
+            if not changed.any():
+                return EMPTY
+            flat_idx, old = flat_idx[changed], old[changed]
+            if not scalar:
+                vals = vals[changed]
         flat[flat_idx] = vals
-        rect = Rect.of_flat_indices(flat_idx, self.shape[1])
+        if bound is None or flat_idx.size < _EXACT_RECT_LIMIT:
+            rect = Rect.of_flat_indices(flat_idx, self.shape[1])
+        else:
+            rect = bound
+        self._pending.append((flat_idx, old, rect))
         self._emit(rect, "edit")
         return rect
 
@@ -297,7 +317,7 @@ class MaskModel:
             return EMPTY
         rr, cc = np.nonzero(inside)
         flat = (rr + rect.top) * self.shape[1] + (cc + rect.left)
-        return self._write(flat.astype(np.int64), value)
+        return self._write(flat.astype(np.int64), value, rect)
 
     # -- painting -----------------------------------------------------------------
     def _check_value(self, value: int) -> int:
@@ -347,8 +367,10 @@ class MaskModel:
         h, w = self.shape
         if not (0 <= r < h and 0 <= c < w):
             return EMPTY
-        region = connected_region(self._labels, r, c, connectivity=connectivity)
-        return self._write(region, value)
+        runs = _connected_runs(self._labels, r, c, connectivity)
+        bound = Rect(min(rr for rr, _, _ in runs), min(c0 for _, c0, _ in runs),
+                     max(rr for rr, _, _ in runs) + 1, max(c1 for _, _, c1 in runs))
+        return self._write(_runs_to_indices(runs, w), value, bound)
 
     def fill_polygon(self, points: Sequence[Point], value: int) -> Rect:
         """Fill a closed polygon (even-odd rule; pixel centres inside are filled)."""
@@ -389,6 +411,10 @@ class MaskModel:
         return True
 
 
+#: below this many pixels, rectangles are computed exactly from the indices (cheap enough)
+_EXACT_RECT_LIMIT = 1 << 18
+
+
 def _compact_indices(flat: np.ndarray, size: int) -> np.ndarray:
     return flat.astype(np.uint32 if size <= np.iinfo(np.uint32).max else np.int64)
 
@@ -400,8 +426,21 @@ def connected_region(labels: np.ndarray, row: int, col: int, *, connectivity: in
     """Flat indices of the connected component of equal value containing (row, col).
 
     Scanline fill: each horizontal run is found with numpy, so the Python loop runs once
-    per run, not per pixel (a 4096x4096 background fills in well under a second).
+    per run, not per pixel (a 4096x4096 background takes well under a second).
     """
+    return _runs_to_indices(_connected_runs(labels, row, col, connectivity), labels.shape[1])
+
+
+def _runs_to_indices(runs: list[tuple[int, int, int]], width: int) -> np.ndarray:
+    height = max(r for r, _, _ in runs) + 1
+    mask = np.zeros(height * width, dtype=bool)
+    for r, c0, c1 in runs:
+        mask[r * width + c0 : r * width + c1] = True
+    return np.flatnonzero(mask)
+
+
+def _connected_runs(labels: np.ndarray, row: int, col: int, connectivity: int) -> list[tuple[int, int, int]]:
+    """The component as horizontal runs (row, first column, end column exclusive)."""
     if connectivity not in (4, 8):
         raise ValueError("connectivity must be 4 or 8")
     h, w = labels.shape
@@ -421,7 +460,7 @@ def connected_region(labels: np.ndarray, row: int, col: int, *, connectivity: in
         right_block = np.flatnonzero(~line[c:])
         c1 = c + (right_block[0] if right_block.size else w - c)  # exclusive
         seen[r, c0:c1] = True
-        runs.append((r, c0, c1))
+        runs.append((r, int(c0), int(c1)))
         lo, hi = max(0, c0 - extra), min(w, c1 + extra)
         for nr in (r - 1, r + 1):
             if 0 <= nr < h:
@@ -430,7 +469,7 @@ def connected_region(labels: np.ndarray, row: int, col: int, *, connectivity: in
                     # one seed per run of candidates
                     starts = np.flatnonzero(cand & ~np.concatenate(([False], cand[:-1])))
                     stack.extend((nr, lo + int(s)) for s in starts)
-    return np.concatenate([np.arange(r * w + c0, r * w + c1, dtype=np.int64) for r, c0, c1 in runs])
+    return runs
 
 
 def rasterize_polygon(points: Sequence[Point], shape: tuple[int, int]) -> tuple[Rect, np.ndarray]:
