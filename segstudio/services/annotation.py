@@ -40,7 +40,19 @@ class EditableImage:
 
 
 def new_mask_path(project: Project, rec: ImageRecord) -> Path:
-    return project.root / NEW_MASKS_DIR / f"{Path(rec.path).stem}.png"
+    """``masks/<image path inside the project>.png``; images from outside get ``<id>_<name>.png``.
+
+    Mirroring the relative path keeps same-named images from different folders apart; an
+    existing file is never overwritten (the id is prefixed instead).
+    """
+    rel = Path(rec.path)
+    if rel.is_absolute() or ".." in rel.parts:
+        path = project.root / NEW_MASKS_DIR / f"{rec.id}_{rel.stem}.png"
+    else:
+        path = project.root / NEW_MASKS_DIR / rel.with_suffix(".png")
+    if path.exists():
+        path = path.with_name(f"{rec.id}_{path.name}")
+    return path
 
 
 def load_for_editing(project: Project, image_id: int, table: ClassTable | None = None) -> EditableImage:

@@ -61,6 +61,21 @@ def test_unlabelled_image_gets_a_palette_mask(demo, tmp_path):
     assert demo.image_class_counts(image_id)[3] == 25
 
 
+def test_new_masks_never_overwrite_files_of_same_named_images(demo, tmp_path):
+    table = demo.class_table()
+    paths = []
+    for folder in ("a", "b"):
+        (demo.root / folder).mkdir()
+        Image.fromarray(np.zeros((8, 8), np.uint8)).save(demo.root / folder / "same.png")
+        img = load_for_editing(demo, demo.add_image(demo.root / folder / "same.png", 8, 8), table)
+        labels = img.labels.copy()
+        labels[0, 0] = 4 if folder == "a" else 5
+        save_mask(demo, img, labels, table)
+        paths.append(img.mask_path)
+    assert paths[0] != paths[1] and all(p.is_file() for p in paths)
+    assert read_mask(paths[0]).labels[0, 0] == 4 and read_mask(paths[1]).labels[0, 0] == 5
+
+
 def test_predicted_becomes_corrected(demo):
     table = demo.class_table()
     rec = demo.images()[1]
