@@ -384,6 +384,7 @@ class MainWindow(QtWidgets.QMainWindow):
             s.setValue("geometry", self.saveGeometry())
             s.setValue("window_state", self.saveState())
         self.learning.shutdown()
+        self.session.shutdown()
         self.session.close_project()
         ev.accept()
 

@@ -246,6 +246,16 @@ class AnnotationSession(QtCore.QObject):
                                   on_return=finished)
 
     # -- threads --------------------------------------------------------------------
+    def shutdown(self, timeout_ms: int = 15000) -> None:
+        """Before the window goes: stop background jobs between steps and wait for them, so no
+        worker reports to deleted widgets (a merge stops between masks; its backups stay)."""
+        for worker in list(self._workers):
+            worker.quit()  # generator workers stop at their next step
+        deadline = QtCore.QDeadlineTimer(timeout_ms)
+        while self._workers and not deadline.hasExpired():
+            QtCore.QCoreApplication.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 50)
+            QtCore.QThread.msleep(10)
+
     def run_in_thread(self, what: str, func, *args, on_yield=None, on_return=None,  # noqa: ANN001
                       on_finish=None, **kwargs):  # noqa: ANN201
         """Run ``func`` (a function or a generator) in a worker thread; errors go to the reporter."""

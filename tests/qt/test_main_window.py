@@ -368,3 +368,14 @@ def test_reindex_in_a_worker_picks_up_masks_edited_elsewhere(window, qtbot):
     assert win.session.totals.pixels[29] >= 100
     assert any(total > 0 and done == total for done, total in progress)
     assert not win.errors.history
+
+
+def test_closing_during_a_merge_waits_for_the_worker(window, qtbot, monkeypatch):
+    win = window
+    totals = win.session.project.class_totals()
+    src = int(np.flatnonzero(totals.pixels[1:] > 0)[0]) + 1
+    monkeypatch.setattr("segstudio.qt.dialogs.ask_merge_target", lambda *a: 0 if src != 0 else 1)
+    win.class_panel._ask_merge(src)
+    assert win.session._workers  # running
+    win.close()
+    assert not win.session._workers and win.session.project is None
