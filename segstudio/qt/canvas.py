@@ -119,7 +119,8 @@ class ImageCanvas(pg.GraphicsView):
         if pixels.ndim == 2:
             self.image_item.setImage(pixels, levels=default_levels(pixels), autoLevels=False)
         else:
-            self.image_item.setImage(pixels, autoLevels=pixels.dtype != np.uint8, levels=(0, 255) if pixels.dtype == np.uint8 else None)
+            rgb8 = pixels.dtype == np.uint8
+            self.image_item.setImage(pixels, autoLevels=not rgb8, levels=(0, 255) if rgb8 else None)
         if model is not None:
             self.driver.set_model(model)
             self.mask_overlay.set_labels(model.labels)
@@ -230,7 +231,8 @@ class ImageCanvas(pg.GraphicsView):
         self._move_outline(x, y)
         h, w = self.model.shape if self.model is not None else (0, 0)
         ix, iy = int(np.floor(x)), int(np.floor(y))
-        self.cursorMoved.emit(ix, iy) if 0 <= ix < w and 0 <= iy < h else self.cursorMoved.emit(-1, -1)
+        inside = 0 <= ix < w and 0 <= iy < h
+        self.cursorMoved.emit(ix if inside else -1, iy if inside else -1)
         if self.driver.busy:
             buttons = ev.buttons()
             button = "left" if buttons & QtCore.Qt.MouseButton.LeftButton else (
