@@ -36,8 +36,9 @@ def main() -> int:
 
     demo = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(tempfile.mkdtemp()) / "demo"
     if not (demo / "segstudio.db").exists():
-        make_demo(demo, n=200).__getitem__(0).close()
-    app = make_app()
+        project, _ = make_demo(demo, n=200)
+        project.close()
+    _app = make_app()  # keep a reference while the window lives
 
     def settle(ms: int = 300) -> None:
         loop = QtCore.QEventLoop()
