@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Smoke test of the built bundle, offscreen: --version, demo, gui --screenshot.
+# Smoke test of the built bundle, offscreen: --version, demo (and that its images were really
+# imported), a one-epoch train of a tiny U-Net, predict, gui --screenshot.
 #
 #   bash packaging/smoke.sh [dist/segstudio/segstudio]
 #
@@ -39,6 +40,13 @@ sed 's/^/    /' "$WORK/version.log"
 step demo "$BIN" demo "$WORK/demo" --n 5
 [ -f "$WORK/demo/segstudio.db" ] || { echo "demo wrote no segstudio.db"; exit 1; }
 step stats "$BIN" stats "$WORK/demo" --json
+# a bundle missing an image codec still "succeeds" with 0 images imported: check the count
+grep -q '"images": 5' "$WORK/stats.log" || { echo "the demo project has not 5 images:"; head -5 "$WORK/stats.log"; exit 1; }
+step train "$BIN" train "$WORK/demo" --epochs 1 --steps-per-epoch 2 --batch 2 --crop 64 --filters 4 \
+    --depth 2 --out "$WORK/model.keras"
+[ -s "$WORK/model.keras" ] || { echo "train wrote no model"; exit 1; }
+step predict "$BIN" predict "$WORK/model.keras" "$WORK/demo/images" --out "$WORK/pred"
+[ "$(ls "$WORK/pred" | grep -c '\.png$')" = 5 ] || { echo "predict did not write 5 class maps"; ls "$WORK/pred"; exit 1; }
 step gui "$BIN" gui "$WORK/demo" --screenshot "$WORK/window.png"
 [ -s "$WORK/window.png" ] || { echo "gui --screenshot wrote no PNG"; exit 1; }
 head -c 8 "$WORK/window.png" | od -An -c | grep -q "P   N   G" || { echo "window.png is not a PNG"; exit 1; }

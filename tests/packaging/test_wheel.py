@@ -14,6 +14,7 @@ was imported from the fresh venv.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -149,6 +150,10 @@ def test_installed_console_script_runs(installed: tuple[Path, dict[str, str], Pa
     demo = cwd / "demo"
     _run([str(exe), "demo", str(demo), "--n", "5"], cwd=cwd, env=env)
     assert (demo / "segstudio.db").is_file()
+    # the images were really imported (a missing codec once made this 0 with exit status 0)
+    stats = json.loads(_run([str(exe), "stats", str(demo), "--json"], cwd=cwd, env=env).stdout)
+    assert stats["images"] == 5 and stats["labelled_images"] == 5
+    assert sum(c["pixels"] for c in stats["classes"]) == 5 * 256 * 256
 
     shot = cwd / "window.png"
     proc = _run([str(exe), "gui", str(demo), "--screenshot", str(shot)], cwd=cwd, env=env)
