@@ -59,7 +59,7 @@ def train_seed(project, args, num_classes):
     data = [load(i) for i in range(len(recs))]
     mean, var = image_stats((im for im, _ in data[::4]), 1)
     model = build_unet(num_classes, 1, args.depth, args.filters, args.batch_norm, 0.0, mean, var)
-    model.compile(keras.optimizers.Adam(args.lr), keras.losses.CategoricalCrossentropy())
+    model.compile(keras.optimizers.Adam(args.seed_lr), keras.losses.CategoricalCrossentropy())
     rng = np.random.default_rng(args.seed)
     s = args.crop
 
@@ -110,12 +110,13 @@ def main(argv=None) -> int:
     ap.add_argument("--test", type=int, default=50, help="held-out test images")
     ap.add_argument("--steps", type=int, default=500)
     ap.add_argument("--steps-per-epoch", type=int, default=100)
-    ap.add_argument("--batch", type=int, default=8)
-    ap.add_argument("--crop", type=int, default=128)
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--crop", type=int, default=32)
     ap.add_argument("--filters", type=int, default=16)
     ap.add_argument("--depth", type=int, default=4)
     ap.add_argument("--no-batch-norm", dest="batch_norm", action="store_false")
-    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--lr", type=float, default=1e-2, help="segstudio's peak learning rate")
+    ap.add_argument("--seed-lr", type=float, default=1e-3, help="the seed recipe's (Keras default Adam)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--only", choices=["seed", "segstudio"], default=None)
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",

@@ -23,19 +23,19 @@ def register(sub) -> None:
     )
     t.add_argument("project", help="project folder")
     t.add_argument("--loss", default=None, help="'+'-joined names of ce, wce, focal, dice, gdice, tversky "
-                   "(default wce+dice)")
+                   "(default focal+dice)")
     t.add_argument("--weights", default=None, choices=sorted(SCHEMES), help="class-weight scheme (default sqrt)")
     t.add_argument("--clip", type=float, default=None, metavar="R",
                    help="cap weights at R x the smallest (default 50)")
     t.add_argument("--filters", type=int, default=None, metavar="F", help="first-level filters (default 16)")
     t.add_argument("--depth", type=int, default=None, metavar="D", help="poolings (default 4)")
-    t.add_argument("--batch", type=int, default=None, metavar="B")
-    t.add_argument("--crop", type=int, default=None, metavar="S", help="training crop side in pixels")
+    t.add_argument("--batch", type=int, default=None, metavar="B", help="crops per step (default 64)")
+    t.add_argument("--crop", type=int, default=None, metavar="S", help="training crop side in pixels (default 32; keep >= 2x your largest object)")
     t.add_argument("--epochs", type=int, default=None, metavar="E")
     t.add_argument("--steps-per-epoch", type=int, default=None, metavar="K")
-    t.add_argument("--lr", type=float, default=None, metavar="X", help="peak learning rate (cosine decay)")
+    t.add_argument("--lr", type=float, default=None, metavar="X", help="peak learning rate, cosine decay (default 0.01)")
     t.add_argument("--rare-fraction", type=float, default=None, metavar="P",
-                   help="share of crops centred on a rare-class pixel (default 1/3)")
+                   help="share of crops centred on a rare-class pixel (default 0.67)")
     t.add_argument("--seed", type=int, default=None, metavar="N")
     t.add_argument("--resume", type=int, default=None, metavar="RUN", help="continue a run from its checkpoint")
     t.add_argument("--init-from", default=None, metavar="RUN|MODEL",
@@ -143,7 +143,6 @@ def cmd_train(args: argparse.Namespace) -> int:
     epochs = project.epochs(run_id)
     best = max((e for e in epochs if e.fg_miou is not None), key=lambda e: e.fg_miou, default=None)
     if best is not None:
-        names = [c.name for c in sorted(project.class_table(), key=lambda c: c.id)]
         by_id = {c.id: c.name for c in project.class_table()}
         names = [by_id.get(i, f"class {i}") for i in range(len(best.per_class_iou))]
         print(f"validation, best epoch {best.epoch} (run {run_id}):")

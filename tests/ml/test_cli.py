@@ -34,7 +34,7 @@ def test_train_records_the_run(trained, capsys):
     (run,) = project.runs()
     assert run.status == "finished" and run.model_path == str(out)
     assert len(run.class_weights) == 3  # void 255 is not an output
-    assert run.config["loss"] == "wce+dice" and run.config["weights"] == "sqrt"
+    assert run.config["loss"] == "focal+dice" and run.config["weights"] == "sqrt"
     epochs = project.epochs(run.id)
     assert [e.epoch for e in epochs] == [1, 2]
     assert all(len(e.per_class_iou) == 3 and e.seconds > 0 for e in epochs)
@@ -42,7 +42,7 @@ def test_train_records_the_run(trained, capsys):
     card = json.loads(out.with_name("model.card.json").read_text())
     assert [c["name"] for c in card["classes"]] == ["background", "grey", "white", "void"]
     assert card["num_outputs"] == 3 and card["classes"][-1]["ignore"] is True
-    assert card["class_weights"]["scheme"] == "sqrt" and card["loss"] == "wce+dice"
+    assert card["class_weights"]["scheme"] == "sqrt" and card["loss"] == "focal+dice"
     assert len(card["validation"]["per_class_iou"]) == 3
     assert project.models()[0].path.endswith("model.keras")
 
