@@ -44,8 +44,14 @@ lint: $(STAMP_DEV)
 	$(BIN)/ruff check segstudio tests benchmarks
 	$(BIN)/lint-imports
 
+# Each benchmark prints ours-vs-baseline ratios measured side by side in one run.
 bench: $(STAMP_DEV)
 	$(BIN)/python benchmarks/bench_index.py
+	QT_QPA_PLATFORM=offscreen $(BIN)/python benchmarks/bench_paint.py
+	$(BIN)/python benchmarks/bench_train_step.py
+	$(BIN)/python benchmarks/bench_predict.py
+	QT_QPA_PLATFORM=offscreen $(BIN)/python benchmarks/bench_ui_latency.py
+	$(BIN)/python benchmarks/bench_quality.py
 
 clean:
 	rm -rf $(VENV) $(DEMO) build dist *.egg-info .pytest_cache
