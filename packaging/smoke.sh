@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Smoke test of the built bundle, offscreen: --version, demo (and that its images were really
-# imported), a one-epoch train of a tiny U-Net, predict, gui --screenshot.
+# imported), a one-epoch train of a tiny U-Net, SavedModel export (SMOKE_ONNX=1: ONNX too),
+# predict, gui --screenshot.
 #
 #   bash packaging/smoke.sh [dist/segstudio/segstudio]
 #
@@ -45,6 +46,12 @@ grep -q '"images": 5' "$WORK/stats.log" || { echo "the demo project has not 5 im
 step train "$BIN" train "$WORK/demo" --epochs 1 --steps-per-epoch 2 --batch 2 --crop 64 --filters 4 \
     --depth 2 --out "$WORK/model.keras"
 [ -s "$WORK/model.keras" ] || { echo "train wrote no model"; exit 1; }
+step export "$BIN" export "$WORK/model.keras" --format savedmodel --out "$WORK/savedmodel"
+[ -f "$WORK/savedmodel/saved_model.pb" ] || { echo "export wrote no SavedModel"; exit 1; }
+if [ -n "${SMOKE_ONNX:-}" ]; then  # needs the [onnx] extra in the build venv
+    step onnx "$BIN" export "$WORK/model.keras" --format onnx --out "$WORK/model.onnx"
+    [ -s "$WORK/model.onnx" ] || { echo "export wrote no ONNX model"; exit 1; }
+fi
 step predict "$BIN" predict "$WORK/model.keras" "$WORK/demo/images" --out "$WORK/pred"
 [ "$(ls "$WORK/pred" | grep -c '\.png$')" = 5 ] || { echo "predict did not write 5 class maps"; ls "$WORK/pred"; exit 1; }
 step gui "$BIN" gui "$WORK/demo" --screenshot "$WORK/window.png"
