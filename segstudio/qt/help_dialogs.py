@@ -157,6 +157,18 @@ class ShortcutsDialog(QtWidgets.QDialog):
                 for r in range(self.table.rowCount()) if self.table.item(r, 1) is not None]
 
 
+LOSS_LABELS = {"ce": "cross-entropy", "wce": "weighted cross-entropy", "focal": "focal",
+               "dice": "Dice", "gdice": "generalised Dice", "tversky": "Tversky"}
+
+
+def default_loss_label() -> str:
+    """The trainer's default loss (read without importing TensorFlow), e.g. 'focal + Dice'."""
+    from segstudio.services.training_setup import engine_defaults
+
+    loss = str(engine_defaults().get("loss", ""))
+    return " + ".join(LOSS_LABELS.get(part, part) for part in loss.split("+") if part)
+
+
 def imbalance_help_html() -> str:
     schemes = "".join(f"<li><b>{html.escape(name)}</b>: {html.escape(line)}</li>"
                       for name, line in SCHEMES.items())
@@ -190,13 +202,14 @@ background pixels stop dominating.</li>
 <li><b>Tversky</b>: Dice with separate costs for false positives and false negatives; raise
 β to trade precision for recall on rare classes.</li>
 </ul>
-<p>The default, <b>weighted cross-entropy + Dice</b>, combines a stable per-pixel signal with a
-per-class overlap term.</p>
+<p>The default, <b>{html.escape(default_loss_label())}</b>, combines a per-pixel term that uses
+the class weights with a per-class overlap term; the training panel lets you pick others.</p>
 
 <h3>Rare-class crop sampling</h3>
 <p>Training crops are not drawn uniformly. Images are repeated by how rare their rarest class
-is (repeat-factor sampling), and a share of the crops (1/3 by default) is centred on a pixel of
-a foreground class chosen with probability rising with its rarity. This uses the stored counts:
+is (repeat-factor sampling), and a share of the crops (the <i>rare fraction</i>, a training
+setting) is centred on a pixel of a foreground class chosen with probability rising with its
+rarity. This uses the stored counts:
 no balanced copy of your data is written.</p>
 
 <h3>The collapse alarm</h3>
