@@ -10,10 +10,25 @@ travels inside a :class:`_Box`, so no bare singleton ever crosses a thread.
 from __future__ import annotations
 
 import inspect
+import os
 import threading
 from collections.abc import Callable
 
 from PySide6 import QtCore
+
+#: niceness of worker threads (Linux: per thread, inherited by the threads they start --
+#: TensorFlow's pools included), so the GUI thread wins the CPU when cores are scarce
+WORKER_NICENESS = 10
+
+
+def lower_thread_priority(niceness: int = WORKER_NICENESS) -> bool:
+    """Make the calling thread (and threads it starts later) yield the CPU to the GUI thread."""
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, max(os.getpriority(os.PRIO_PROCESS, tid), niceness))
+        return True
+    except (AttributeError, OSError):  # not Linux / not permitted: keep the default priority
+        return False
 
 
 class _Box:
@@ -35,6 +50,7 @@ class _Runner(QtCore.QObject):
 
     @QtCore.Slot()
     def run(self) -> None:
+        lower_thread_priority()
         try:
             result = self.func(*self.args, **self.kwargs)
             if inspect.isgenerator(result):
@@ -54,6 +70,9 @@ class _Runner(QtCore.QObject):
             self.error.emit(_Box(e))
         finally:
             self.done.emit()
+            # end this thread's event loop here, so wait() from the GUI thread returns even
+            # when the GUI thread is blocked in it (window closing) and cannot run _on_done
+            QtCore.QThread.currentThread().quit()
 
 
 class BackgroundJob(QtCore.QObject):

@@ -1,6 +1,6 @@
 """Export dialog: a run's model as .keras (always), SavedModel and ONNX (when tf2onnx is
 installed), each with its model card (classes, colours, weights, loss, per-class validation
-IoU) beside it; the export runs in a worker thread and the dialog lists where the files went."""
+IoU) beside it; the export runs in a child process and the dialog lists where the files went."""
 
 from __future__ import annotations
 
@@ -12,7 +12,23 @@ from segstudio.qt.background import BackgroundJob
 from segstudio.qt.errors import ErrorReporter
 from segstudio.services import model_export
 from segstudio.services.devices import onnx_available
+from segstudio.services.subprocess_jobs import ChildJob
 from segstudio.store.project import Project
+
+
+def _export_in_child(root, run_id, folder, formats):  # noqa: ANN001, ANN201 - a generator
+    """services.model_export.export_steps in a child process; yields (done, total)."""
+    child = ChildJob("export", {"root": str(root), "run_id": run_id, "folder": str(folder), "formats": formats})
+    events = child.events()
+    try:
+        for e in events:
+            if e.get("type") == "progress":
+                yield int(e["done"]), int(e["total"])
+    finally:
+        events.close()
+    v = child.result or {}
+    return model_export.ExportResult([Path(f) for f in v.get("files", [])], [Path(c) for c in v.get("cards", [])],
+                                      [tuple(f) for f in v.get("failed", [])])
 
 
 class ExportDialog(QtWidgets.QDialog):
@@ -106,16 +122,19 @@ class ExportDialog(QtWidgets.QDialog):
         self.progress.setVisible(True)
         self.progress.setRange(0, len(self.formats()))
         self.output.setPlainText(f"Exporting run {run_id} to {folder} …")
-        w = BackgroundJob(model_export.export_steps, self.project, int(run_id), folder, self.formats(),
-                          on_yield=self._step, on_error=self._error, on_finish=self._finished, parent=self)
+        w = BackgroundJob(_export_in_child, self.project.root, int(run_id), folder, self.formats(),
+                          on_yield=self._step, on_return=self._returned, on_error=self._error,
+                          on_finish=self._finished, parent=self)
         self.worker = w
         w.start()
         return w
 
     def _step(self, step) -> None:  # noqa: ANN001
-        done, total, fmt, result = step
+        done, total = step
         self.progress.setRange(0, total)
         self.progress.setValue(done)
+
+    def _returned(self, result: model_export.ExportResult) -> None:
         self.result = result
 
     def _error(self, e: BaseException) -> None:

@@ -38,6 +38,9 @@ class Learning(QtCore.QObject):
         if "classes" in w.docks:
             w.tabifyDockWidget(w.docks["classes"], self.docks["predictions"])
         w.tabifyDockWidget(self.docks["predictions"], self.docks["review"])
+        for name in ("statistics", "classes"):  # the annotation panels stay in front by default
+            if name in w.docks:
+                w.docks[name].raise_()
         w.docks.update(self.docks)
         self._menu()
         self._connect()

@@ -1,5 +1,5 @@
-"""Predictions in a worker thread: ``services.prediction_cache.predict_steps`` run as a
-:class:`~segstudio.qt.background.BackgroundJob` on a Project opened on that thread; progress,
+"""Predictions in the background: ``services.prediction_cache.predict_steps`` in a child
+process, relayed by a :class:`~segstudio.qt.background.BackgroundJob` thread; progress,
 each cached image and the end arrive as queued signals."""
 
 from __future__ import annotations
@@ -9,15 +9,22 @@ from collections.abc import Sequence
 from PySide6 import QtCore
 
 from segstudio.qt.background import BackgroundJob
-from segstudio.services import prediction_cache
+from segstudio.services.subprocess_jobs import ChildJob
 from segstudio.store.project import Project
 
 
-def _predict_own_project(root, image_ids, **kwargs):  # noqa: ANN001, ANN003, ANN201 - a generator
-    """predict_steps on a Project opened (and closed) on the worker thread, so the window may
-    close or switch projects while it runs."""
-    with Project.open(root) as project:
-        yield from prediction_cache.predict_steps(project, image_ids, **kwargs)
+def _predict_in_child(root, image_ids, model_path=None, run_id=None):  # noqa: ANN001, ANN201 - a generator
+    """services.prediction_cache.predict_steps in a child process (TensorFlow never loads in
+    the GUI process); yields (done, total, image id) as the child reports them."""
+    child = ChildJob("predict", {"root": str(root), "image_ids": list(image_ids), "model_path": model_path,
+                                 "run_id": run_id})
+    events = child.events()
+    try:
+        for e in events:
+            if e.get("type") == "progress":
+                yield int(e["done"]), int(e["total"]), e.get("image_id")
+    finally:
+        events.close()  # closed early (Cancel): the child is told to stop and waited for
     return len(image_ids)
 
 
@@ -35,7 +42,7 @@ class PredictionJob(QtCore.QObject):
         super().__init__(parent)
         self.done_ids: list[int] = []
         self.total = len(image_ids)
-        self._job = BackgroundJob(_predict_own_project, project.root, list(image_ids), model_path=model_path,
+        self._job = BackgroundJob(_predict_in_child, project.root, list(image_ids), model_path=model_path,
                                   run_id=run_id, on_yield=self._on_yield, on_error=self.error.emit,
                                   on_finish=self._on_finished, parent=self)
 

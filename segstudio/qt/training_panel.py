@@ -21,6 +21,8 @@ from segstudio.qt.errors import ErrorReporter
 from segstudio.qt.training_plots import TrainingPlots
 from segstudio.qt.training_worker import TrainingJob, TrainingWorker
 from segstudio.services import corrections, training_setup
+from segstudio.services.devices import DeviceInfo
+from segstudio.services.subprocess_jobs import ChildJob
 from segstudio.services.training_setup import DEFAULTS, LOSSES, PRESETS
 from segstudio.store.project import Project
 
@@ -207,6 +209,8 @@ class TrainingPanel(QtWidgets.QWidget):
         self.table = table or (project.class_table() if project is not None else ClassTable([]))
         self.plots.reset(self.table)
         self.refresh()
+        if project is not None and self.isVisible():
+            self.ensure_devices()
 
     def ensure_devices(self) -> None:
         """Ask TensorFlow for its devices once (in a worker: importing TF takes seconds); the
@@ -303,13 +307,13 @@ class TrainingPanel(QtWidgets.QWidget):
         if _DEVICES:
             self._devices_ready(_DEVICES[0])
             return
-        from segstudio.services.devices import device_info
-
-        def ready(info) -> None:  # noqa: ANN001
+        def ready(value: dict) -> None:
+            info = DeviceInfo(value["devices"], value["versions"])
             _DEVICES.append(info)
             self._devices_ready(info)
 
-        worker = BackgroundJob(device_info, on_return=ready, on_error=self._devices_failed, parent=self)
+        worker = BackgroundJob(lambda: ChildJob("devices", {}).run(), on_return=ready,
+                               on_error=self._devices_failed, parent=self)
         self._device_worker = worker
         worker.start()
 

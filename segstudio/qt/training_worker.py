@@ -1,8 +1,11 @@
-"""Training in a background QThread: a worker QObject moved to the thread, trainer callbacks
-forwarded as Qt signals with plain payloads (ints, floats, dicts, lists -- never ORM objects).
+"""Training in the background: a worker QObject moved to a QThread relays a training child
+process (``services.subprocess_jobs``: TensorFlow never runs in the GUI process, whose GIL
+it would hold for seconds while importing and tracing) as Qt signals with plain payloads
+(ints, floats, dicts, lists -- never ORM objects).
 
-The GUI thread only ever receives queued signals; Cancel sets a ``threading.Event`` the
-trainer checks after every batch (the last checkpoint is kept).
+The GUI thread only ever receives queued signals; Cancel sets a ``threading.Event`` that
+is passed on to the child, whose trainer checks it after every batch (the last checkpoint
+is kept).
 """
 
 from __future__ import annotations
@@ -13,34 +16,8 @@ from pathlib import Path
 
 from PySide6 import QtCore
 
+from segstudio.services.subprocess_jobs import ChildJob
 from segstudio.store.project import Project
-
-
-def epoch_payload(report) -> dict:  # noqa: ANN001 - ml.trainer.EpochReport
-    """EpochReport -> plain dict (the confusion matrix stays in the worker)."""
-    return {
-        "epoch": int(report.epoch), "epochs": int(report.epochs),
-        "train_loss": report.train_loss, "val_loss": report.val_loss,
-        "per_class_iou": list(report.per_class_iou), "fg_miou": report.fg_miou,
-        "pixel_accuracy": report.pixel_accuracy, "alarm": report.alarm,
-        "seconds": float(report.seconds), "improved": bool(report.improved),
-    }
-
-
-class _SignalCallbacks:
-    """TrainCallbacks that emit the worker's signals (called on the worker thread)."""
-
-    def __init__(self, worker: TrainingWorker):
-        self.w = worker
-
-    def on_batch(self, epoch: int, step: int, steps: int, loss: float) -> None:
-        self.w.batch.emit(int(epoch), int(step), int(steps), float(loss))
-
-    def on_epoch(self, report) -> None:  # noqa: ANN001
-        self.w.epoch.emit(epoch_payload(report))
-
-    def on_message(self, text: str) -> None:
-        self.w.message.emit(str(text))
 
 
 class TrainingWorker(QtCore.QObject):
@@ -76,24 +53,28 @@ class TrainingWorker(QtCore.QObject):
 
     @QtCore.Slot()
     def run(self) -> None:
+        """Train in a child process (services.subprocess_jobs); this thread relays its lines."""
         t0 = time.perf_counter()
         try:
-            from segstudio.services import corrections, devices  # imports TF: on this thread
-
-            self.message.emit("loading TensorFlow and the training data…")
-            with Project.open(self.root) as project, devices.device_scope(self.device):
-                run_id = corrections.train_with_corrections(
-                    project, self.config, self.correction_weight, _SignalCallbacks(self), self.cancel_event)
-                run = project.run(run_id)
-            self.finished.emit({
-                "run_id": run_id, "status": run.status, "message": run.message or "",
-                "best_fg_miou": run.best_fg_miou, "model_path": run.model_path,
-                "seconds": time.perf_counter() - t0,
-            })
+            self.message.emit("starting the training process (TensorFlow, data, model)…")
+            job = ChildJob("train", {"root": str(self.root), "config": self.config,
+                                     "correction_weight": self.correction_weight, "device": self.device})
+            result = job.run(self._relay, self.cancel_event)
+            self.finished.emit({**result, "seconds": time.perf_counter() - t0})
         except BaseException as e:  # noqa: BLE001 - every failure goes to the one reporter
             self.error.emit(e)
         finally:
             self.done.emit()
+            QtCore.QThread.currentThread().quit()  # so wait() works even from a blocked GUI thread
+
+    def _relay(self, event: dict) -> None:
+        kind = event.get("type")
+        if kind == "batch":
+            self.batch.emit(int(event["epoch"]), int(event["step"]), int(event["steps"]), float(event["loss"]))
+        elif kind == "epoch":
+            self.epoch.emit(dict(event["report"]))
+        elif kind == "message":
+            self.message.emit(str(event.get("text", "")))
 
 
 class TrainingJob(QtCore.QObject):

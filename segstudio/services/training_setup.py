@@ -1,13 +1,17 @@
 """What the training panel offers before a run, without importing TensorFlow.
 
-Defaults mirror ``ml.trainer.TrainConfig`` and the loss names mirror ``ml.losses.NAMES``
-(tests/qt/test_training_panel.py checks both), so the panel opens instantly and TF is only
-imported by the worker thread that trains.
+Defaults are read from the source of ``ml.trainer.TrainConfig`` and
+``services.training.DEFAULTS`` (importing them would import TensorFlow into the GUI
+process); tests/qt/test_training_panel.py checks them, and the loss names, against the
+imported modules.
 """
 
 from __future__ import annotations
 
+import ast
+import importlib.util
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -23,13 +27,52 @@ PRESETS: dict[str, tuple[int, int]] = {
     "x-large (32 filters, depth 5)": (32, 5),
 }
 DEFAULT_PRESET = "medium (16 filters, depth 4)"
-LOSSES: list[str] = ["wce+dice", "focal+dice", "wce", "focal", "dice", "gdice", "tversky", "wce+gdice", "ce"]
+PANEL_KEYS = ("loss", "filters", "depth", "batch", "crop", "epochs", "steps_per_epoch", "lr")
+_FALLBACK = {"loss": "focal+dice", "filters": 16, "depth": 4, "batch": 64, "crop": 32, "epochs": 10,
+             "steps_per_epoch": 50, "lr": 1e-2}
+
+
+def _module_source(name: str) -> ast.Module | None:
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.origin:
+        return None
+    return ast.parse(Path(spec.origin).read_text(encoding="utf-8"))
+
+
+def engine_defaults() -> dict:
+    """The panel's fields as ``ml.trainer.TrainConfig`` defaults them, read from its source
+    (importing it would import TensorFlow: seconds, and a frozen GUI)."""
+    try:
+        tree = _module_source("segstudio.ml.trainer")
+        cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "TrainConfig")
+        found = {st.target.id: ast.literal_eval(st.value) for st in cls.body
+                 if isinstance(st, ast.AnnAssign) and isinstance(st.target, ast.Name) and st.value is not None}
+        return {k: found.get(k, _FALLBACK[k]) for k in PANEL_KEYS}
+    except (OSError, SyntaxError, ValueError, StopIteration, AttributeError):
+        return dict(_FALLBACK)
+
+
+def service_defaults() -> dict:
+    """``services.training.DEFAULTS`` (weight scheme and clip), read the same way."""
+    try:
+        tree = _module_source("segstudio.services.training")
+        for st in tree.body:
+            target = st.target if isinstance(st, ast.AnnAssign) else (st.targets[0] if isinstance(st, ast.Assign) else None)
+            if isinstance(target, ast.Name) and target.id == "DEFAULTS":
+                return dict(ast.literal_eval(st.value))
+    except (OSError, SyntaxError, ValueError, AttributeError):
+        pass
+    return {"weights": "sqrt", "clip": 50.0}
+
+
+#: TrainConfig defaults the panel shows
+DEFAULTS = engine_defaults()
 LOSS_PARTS = ("ce", "wce", "focal", "dice", "gdice", "tversky")
-#: TrainConfig defaults the panel shows (tests compare them with ml.trainer.TrainConfig)
-DEFAULTS = {"loss": "wce+dice", "filters": 16, "depth": 4, "batch": 8, "crop": 128, "epochs": 10,
-            "steps_per_epoch": 50, "lr": 1e-3}
+LOSSES: list[str] = [DEFAULTS["loss"]] + [x for x in ("focal+dice", "wce+dice", "wce", "focal", "dice", "gdice",
+                                                      "tversky", "wce+gdice", "ce") if x != DEFAULTS["loss"]]
 WEIGHT_SCHEMES = list(SCHEMES)
-DEFAULT_SCHEME, DEFAULT_CLIP = "sqrt", 50.0
+_svc = service_defaults()
+DEFAULT_SCHEME, DEFAULT_CLIP = str(_svc.get("weights", "sqrt")), float(_svc.get("clip") or 50.0)
 
 
 @dataclass

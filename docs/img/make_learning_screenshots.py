@@ -1,0 +1,110 @@
+"""Grab docs/img/training_panel.png (mid-run) and docs/img/prediction_overlay.png from the
+real window, offscreen, on a generated demo project.
+
+    .venv/bin/python docs/img/make_learning_screenshots.py [--epochs 20 --grab-at 12]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+HERE = Path(__file__).resolve().parent
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--images", type=int, default=40)
+    ap.add_argument("--size", type=int, default=256)
+    ap.add_argument("--epochs", type=int, default=20)
+    ap.add_argument("--steps", type=int, default=40)
+    ap.add_argument("--grab-at", type=int, default=12, help="grab the training panel after this epoch")
+    ap.add_argument("--filters", type=int, default=16)
+    ap.add_argument("--depth", type=int, default=4)
+    ap.add_argument("--out", default=str(HERE))
+    ap.add_argument("--project", help="reuse this demo project folder (created when missing)")
+    args = ap.parse_args()
+
+    from PySide6 import QtCore, QtWidgets
+
+    from segstudio.qt.app import make_app
+    from segstudio.qt.main_window import MainWindow
+    from segstudio.services.demo import make_demo
+    from segstudio.store.project import Project
+
+    tmp = tempfile.TemporaryDirectory(prefix="segstudio-shots-")
+    QtCore.QSettings.setPath(QtCore.QSettings.Format.IniFormat, QtCore.QSettings.Scope.UserScope, tmp.name)
+    root = Path(args.project) if args.project else Path(tmp.name) / "demo"
+    if not Project.exists(root):
+        make_demo(root, n=args.images, size=args.size, seed=7)[0].close()
+    app = make_app()
+    win = MainWindow(dialogs=False, restore_layout=False)
+    win.resize(1680, 1050)
+    win.show()
+    assert win.open_project(root), win.errors.history
+    win.open_first_image(richest=True)
+    L = win.learning
+    L.show("training")
+    win.resizeDocks([L.docks["training"]], [620], QtCore.Qt.Orientation.Vertical)
+    win.resizeDocks([win.docks["images"], L.docks["predictions"]], [230, 430], QtCore.Qt.Orientation.Horizontal)
+    panel = L.training
+    panel.set_config(start="new", epochs=args.epochs, steps_per_epoch=args.steps, filters=args.filters,
+                     depth=args.depth)  # the engine's defaults otherwise
+    panel.plots.set_checked_classes([c.id for c in win.session.table if c.id and c.id <= 12])
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    grabbed = {"training": False}
+
+    def wait(cond, seconds: float) -> None:  # noqa: ANN001
+        end = time.time() + seconds
+        while not cond() and time.time() < end:
+            app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 50)
+            time.sleep(0.01)
+
+    job = panel.start()
+    epochs: list[dict] = []
+    job.worker.epoch.connect(lambda r: epochs.append(r), QtCore.Qt.ConnectionType.DirectConnection)
+    wait(lambda: len(epochs) >= args.grab_at or not panel.running, 3600)
+    # let the epoch signal and a few batches of the next epoch reach the plots
+    wait(lambda: False, 1.5)
+    if panel.running:
+        win.grab().save(str(out / "training_panel.png"))
+        grabbed["training"] = True
+        print("wrote", out / "training_panel.png", "at epoch", len(epochs))
+    wait(lambda: not panel.running, 3600)
+    if not grabbed["training"]:
+        print("the run ended before --grab-at; lower it", file=sys.stderr)
+    # predictions over the images, then the overlay of the richest image
+    P = L.predictions
+    L.show("predictions")
+    ids = [r.id for r in win.session.images()]
+    P.predict(ids)
+    wait(lambda: P.job is None, 1800)
+    L.show("runs")
+    L.history.refresh()
+    L.history.select_runs([L.history.selected_runs()[0]] if L.history.selected_runs() else
+                          [int(L.history.view.item(0, 0).text())])
+    win.resizeDocks([L.docks["runs"]], [300], QtCore.Qt.Orientation.Vertical)
+    L.show("predictions")
+    P.set_view("both")
+    P.set_highlight("disagreement")
+    win.canvas.fit()
+    wait(lambda: False, 1.0)
+    win.grab().save(str(out / "prediction_overlay.png"))
+    print("wrote", out / "prediction_overlay.png")
+    print("errors:", win.errors.history)
+    win.session.autosave = False
+    win.close()
+    QtWidgets.QApplication.processEvents()
+    return 0 if grabbed["training"] and not win.errors.history else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,276 @@
+"""TensorFlow work in a child process, reported as JSON lines: training, prediction, export,
+device listing.
+
+Why a process and not only a thread: importing TensorFlow, building a model and tracing
+the first training step hold Python's GIL for up to seconds at a time (measured: gaps of
+1-4.5 s in a 10 ms GUI timer), so a training *thread* still froze painting whenever a run
+started. The child imports TF, opens the project itself (SQLite WAL: the GUI keeps reading
+and writing) and runs at a lower CPU priority; the parent only reads lines.
+
+Protocol: the parent writes one JSON line (the job) to the child's stdin, then may write
+``cancel``. The child writes one JSON object per line to its stdout -- ``{"type": "batch" |
+"epoch" | "message" | "progress", ...}`` events, then ``{"type": "result", "value": ...}``
+or ``{"type": "error", "error": class name, "message": ..., "user": bool}`` -- and anything
+else (TF logs, stray prints) goes to stderr.
+
+    ChildJob("train", {...}).run(on_event, cancel_event) -> result value
+    for event in ChildJob("predict", {...}).events(): ...
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections import deque
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from segstudio.core.errors import SegstudioError
+
+KINDS = ("train", "predict", "export", "devices")
+CHILD_NICENESS = 5
+
+
+class ChildError(SegstudioError):
+    """The child reported an error (``user``: a SegstudioError, shown as is) or died."""
+
+    def __init__(self, message: str, kind: str = "", user: bool = True, stderr: str = ""):
+        super().__init__(message)
+        self.kind, self.user, self.stderr = kind, user, stderr
+
+
+def _package_parent() -> str:
+    import segstudio
+
+    return str(Path(segstudio.__file__).resolve().parents[1])
+
+
+class ChildJob:
+    """One job in a fresh ``python -m segstudio.services.subprocess_jobs`` process."""
+
+    def __init__(self, kind: str, job: dict):
+        if kind not in KINDS:
+            raise ValueError(f"unknown job kind {kind!r}")
+        self.kind, self.job = kind, dict(job)
+        self.proc: subprocess.Popen | None = None
+        self.stderr_tail: deque[str] = deque(maxlen=60)
+        self.result = None
+
+    def _start(self) -> subprocess.Popen:
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (_package_parent(), env.get("PYTHONPATH")) if p)
+        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        env.pop("QT_QPA_PLATFORM", None)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "segstudio.services.subprocess_jobs"], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1, env=env)
+        threading.Thread(target=self._drain_stderr, args=(proc,), daemon=True).start()
+        proc.stdin.write(json.dumps({"kind": self.kind, "job": self.job}) + "\n")
+        proc.stdin.flush()
+        self.proc = proc
+        return proc
+
+    def _drain_stderr(self, proc: subprocess.Popen) -> None:
+        for line in proc.stderr:
+            self.stderr_tail.append(line.rstrip())
+
+    def cancel(self) -> None:
+        """Ask the child to stop at its next check (training: after the current batch)."""
+        proc = self.proc
+        if proc is not None and proc.poll() is None:
+            try:
+                proc.stdin.write("cancel\n")
+                proc.stdin.flush()
+            except (BrokenPipeError, OSError, ValueError):
+                pass
+
+    def events(self) -> Iterator[dict]:
+        """Yield the child's events; return (StopIteration.value) the result value.
+
+        Closing the generator early cancels the child and waits for it to stop.
+        """
+        proc = self._start()
+        finished = False
+        try:
+            for line in proc.stdout:
+                try:
+                    event = json.loads(line)
+                except json.JSONDecodeError:
+                    self.stderr_tail.append(line.rstrip())
+                    continue
+                kind = event.get("type")
+                if kind == "result":
+                    self.result = event.get("value")
+                    finished = True
+                elif kind == "error":
+                    finished = True
+                    raise ChildError(event.get("message", "failed"), event.get("error", ""),
+                                     bool(event.get("user")), "\n".join(self.stderr_tail))
+                else:
+                    yield event
+            proc.wait()
+            if not finished:
+                tail = "\n".join(list(self.stderr_tail)[-12:])
+                raise ChildError(f"the {self.kind} process stopped unexpectedly (exit status {proc.returncode})"
+                                 + (f":\n{tail}" if tail else ""), "", False, tail)
+            return self.result
+        finally:
+            if proc.poll() is None:
+                self.cancel()
+                try:
+                    proc.wait(timeout=60)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+            for stream in (proc.stdin, proc.stdout):
+                try:
+                    stream.close()
+                except OSError:
+                    pass
+
+    def run(self, on_event: Callable[[dict], None] | None = None, cancel: threading.Event | None = None):
+        """Run to the end, calling ``on_event`` per event; a set ``cancel`` stops the child."""
+        watcher = None
+        done = threading.Event()
+        if cancel is not None:
+            def watch() -> None:
+                while not done.wait(0.1):
+                    if cancel.is_set():
+                        self.cancel()
+                        return
+            watcher = threading.Thread(target=watch, daemon=True)
+        gen = self.events()
+        try:
+            if watcher is not None:
+                watcher.start()
+            while True:
+                try:
+                    event = next(gen)
+                except StopIteration as stop:
+                    return stop.value
+                if on_event is not None:
+                    on_event(event)
+        finally:
+            done.set()
+            gen.close()
+
+
+# ---------------------------------------------------------------------------------- child side
+class _Out:
+    """Protocol writer on the real stdout (fd 1 itself is pointed at stderr)."""
+
+    def __init__(self) -> None:
+        self.stream = os.fdopen(os.dup(1), "w", buffering=1)
+        os.dup2(2, 1)
+        sys.stdout = sys.stderr
+        self.lock = threading.Lock()
+
+    def send(self, **event) -> None:
+        with self.lock:
+            self.stream.write(json.dumps(event) + "\n")
+            self.stream.flush()
+
+
+class _Callbacks:
+    def __init__(self, out: _Out):
+        self.out = out
+
+    def on_batch(self, epoch, step, steps, loss) -> None:  # noqa: ANN001
+        self.out.send(type="batch", epoch=int(epoch), step=int(step), steps=int(steps), loss=float(loss))
+
+    def on_epoch(self, r) -> None:  # noqa: ANN001 - ml.trainer.EpochReport
+        self.out.send(type="epoch", report={
+            "epoch": int(r.epoch), "epochs": int(r.epochs), "train_loss": r.train_loss, "val_loss": r.val_loss,
+            "per_class_iou": list(r.per_class_iou), "fg_miou": r.fg_miou, "pixel_accuracy": r.pixel_accuracy,
+            "alarm": r.alarm, "seconds": float(r.seconds), "improved": bool(r.improved)})
+
+    def on_message(self, text) -> None:  # noqa: ANN001
+        self.out.send(type="message", text=str(text))
+
+
+def _job_train(job: dict, out: _Out, cancel: threading.Event):
+    from segstudio.services import corrections, devices
+    from segstudio.store.project import Project
+
+    with Project.open(job["root"]) as project, devices.device_scope(job.get("device")):
+        run_id = corrections.train_with_corrections(project, job["config"], float(job.get("correction_weight", 1.0)),
+                                                    _Callbacks(out), cancel)
+        run = project.run(run_id)
+        return {"run_id": run_id, "status": run.status, "message": run.message or "",
+                "best_fg_miou": run.best_fg_miou, "model_path": run.model_path}
+
+
+def _job_predict(job: dict, out: _Out, cancel: threading.Event):
+    from segstudio.services import prediction_cache
+    from segstudio.store.project import Project
+
+    done_ids = []
+    with Project.open(job["root"]) as project:
+        for done, total, image_id in prediction_cache.predict_steps(
+                project, job["image_ids"], model_path=job.get("model_path"), run_id=job.get("run_id"),
+                cancelled=cancel.is_set):
+            if image_id is not None:
+                done_ids.append(image_id)
+            out.send(type="progress", done=done, total=total, image_id=image_id)
+    return done_ids
+
+
+def _job_export(job: dict, out: _Out, cancel: threading.Event):
+    from segstudio.services import model_export
+    from segstudio.store.project import Project
+
+    with Project.open(job["root"]) as project:
+        steps = model_export.export_steps(project, int(job["run_id"]), job["folder"], job["formats"])
+        for done, total, fmt, _partial in steps:
+            out.send(type="progress", done=done, total=total, format=fmt)
+            if cancel.is_set():
+                break
+        result = _partial
+        return {"files": [str(f) for f in result.files], "cards": [str(c) for c in result.cards],
+                "failed": [list(f) for f in result.failed]}
+
+
+def _job_devices(job: dict, out: _Out, cancel: threading.Event):
+    from segstudio.services.devices import device_info
+
+    info = device_info()
+    return {"devices": info.devices, "versions": info.versions}
+
+
+def child_main() -> int:
+    out = _Out()
+    try:
+        os.nice(CHILD_NICENESS)  # the GUI process keeps the CPU when cores are scarce
+    except (AttributeError, OSError):
+        pass
+    cancel = threading.Event()
+    first = sys.stdin.readline()
+
+    def watch_stdin() -> None:
+        for line in sys.stdin:
+            if line.strip() == "cancel":
+                cancel.set()
+        cancel.set()  # the parent went away: stop too
+
+    threading.Thread(target=watch_stdin, daemon=True).start()
+    try:
+        request = json.loads(first)
+        fn = {"train": _job_train, "predict": _job_predict, "export": _job_export,
+              "devices": _job_devices}[request["kind"]]
+        value = fn(request["job"], out, cancel)
+    except BaseException as e:  # noqa: BLE001 - reported to the parent
+        import traceback
+
+        traceback.print_exc()
+        out.send(type="error", error=type(e).__name__, message=str(e) or type(e).__name__,
+                 user=isinstance(e, (SegstudioError, OSError, ValueError)))
+        return 1
+    out.send(type="result", value=value)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(child_main())
