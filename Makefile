@@ -53,5 +53,11 @@ bench: $(STAMP_DEV)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python benchmarks/bench_ui_latency.py
 	$(BIN)/python benchmarks/bench_quality.py
 
+# One-folder PyInstaller bundle in dist/segstudio/, then its offscreen smoke test
+# (see packaging/README.md; minutes, and about 1.6 GB on disk).
+package: $(STAMP_APP)
+	PYTHON=$(abspath $(BIN)/python) bash packaging/build.sh
+	bash packaging/smoke.sh dist/segstudio/segstudio
+
 clean:
 	rm -rf $(VENV) $(DEMO) build dist *.egg-info .pytest_cache

@@ -9,7 +9,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from segstudio.cli import build_parser
+from segstudio.cli import build_parser, command_names
 from segstudio.cli import main as cli_main
 
 NO_DISPLAY_HELP = (
@@ -45,6 +45,14 @@ def _parse_size(text: str | None) -> tuple[int, int] | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
+    if (
+        args_list
+        and not args_list[0].startswith("-")
+        and args_list[0] not in command_names()
+        and os.path.isdir(args_list[0])
+    ):
+        # `segstudio FOLDER`: the desktop entry's Exec=segstudio %F, or a folder dropped on it
+        args_list = ["gui", args_list[0]]
     if args_list and args_list[0] != "gui":
         return cli_main(args_list)
     args = build_parser().parse_args(args_list or ["gui"])

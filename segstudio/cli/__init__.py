@@ -32,7 +32,12 @@ def build_parser() -> argparse.ArgumentParser:
     gui.add_argument("project", nargs="?", help="project folder")
     gui.add_argument("--screenshot", metavar="FILE", help="write a PNG of the window and exit")
     gui.add_argument("--size", metavar="WxH", default=None, help="window size, e.g. 1400x900")
+    parser.set_defaults(command_names=frozenset(sub.choices))
     return parser
+
+
+def command_names() -> frozenset[str]:
+    return build_parser().get_default("command_names")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

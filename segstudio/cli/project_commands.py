@@ -91,8 +91,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     project, report = make_demo(args.dir, n=args.n, seed=args.seed, size=args.size,
                                 progress=_progress_bar("generating"))
     print(f"demo project with {report.added} images in {project.root}")
-    print(f"next: segstudio stats {args.dir}   |   segstudio gui {args.dir}")
     project.close()
+    if report.skipped:
+        print(f"skipped {len(report.skipped)} file(s):", file=sys.stderr)
+        for line in report.lines():
+            print(f"  {line}", file=sys.stderr)
+        return 1
+    print(f"next: segstudio stats {args.dir}   |   segstudio gui {args.dir}")
     return 0
 
 

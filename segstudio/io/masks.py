@@ -90,6 +90,8 @@ def _fast_gray_png(p: Path) -> DecodedMask | None:
         return None  # Pillow's decompression-bomb guard decides (the libpng path has none)
     try:
         arr = imagecodecs.png_decode(data)
+    except ImportError:  # DelayedImportError: this imagecodecs lacks its libpng codec (a frozen
+        return None      # bundle without imagecodecs._png, a minimal build): Pillow decodes it
     except Exception as e:  # imagecodecs raises PngError/DelayedImportError variants
         raise BadFileError(p, f"unreadable or truncated PNG mask ({e})") from None
     if arr.ndim != 2:

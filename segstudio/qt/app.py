@@ -51,6 +51,8 @@ def make_app(argv: list[str] | None = None) -> QtWidgets.QApplication:
         app = QtWidgets.QApplication(argv if argv is not None else sys.argv[:1])
     app.setStyle("Fusion")
     app.setWindowIcon(app_icon())
+    # Wayland compositors (and GNOME's dock on X11) match the window to segstudio.desktop by this
+    QtGui.QGuiApplication.setDesktopFileName("segstudio")
     app.setPalette(dark_palette())
     font = app.font()
     if font.pointSizeF() < 9.5:

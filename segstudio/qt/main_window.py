@@ -14,11 +14,12 @@ from segstudio.qt.class_panel import ClassPanel
 from segstudio.qt.dialogs import NewProjectDialog, NewProjectRequest, show_import_report
 from segstudio.qt.edit_toolbar import EditToolBar, resource_icon
 from segstudio.qt.errors import ErrorReporter
+from segstudio.qt.help_dialogs import AboutDialog, ImbalanceHelpDialog, ShortcutsDialog
 from segstudio.qt.image_list import ImageListPanel
 from segstudio.qt.learning import install_learning
 from segstudio.qt.session import AnnotationSession
 from segstudio.qt.settings import add_recent_project, app_settings, recent_projects
-from segstudio.qt.start_page import StartPage
+from segstudio.qt.start_page import StartPage, default_demo_dir
 from segstudio.qt.stats_panel import StatsPanel
 
 SHORTCUTS = [
@@ -168,6 +169,9 @@ class MainWindow(QtWidgets.QMainWindow):
             view.addAction(dock.toggleViewAction())
         help_menu = self.menuBar().addMenu("&Help")
         self._action(help_menu, "&Keyboard shortcuts", self.show_shortcuts, "F1")
+        self._action(help_menu, "How &imbalance is handled", self.show_imbalance_help)
+        help_menu.addSeparator()
+        self._action(help_menu, "&About segstudio", self.show_about)
 
     def _connect(self) -> None:
         s, c, tb = self.session, self.canvas, self.toolbar
@@ -195,9 +199,10 @@ class MainWindow(QtWidgets.QMainWindow):
         tb.levelsChanged.connect(c.set_levels)
         c.classPicked.connect(self._class_picked)
         c.cursorMoved.connect(self._cursor_moved)
-        self.start_page.openRequested.connect(self.ask_open_project)
-        self.start_page.newRequested.connect(self.new_project)
-        self.start_page.recentChosen.connect(self.open_project)
+        self.start_page.open_folder_requested.connect(self.new_project)
+        self.start_page.open_project_requested.connect(
+            lambda path: self.open_project(path) if path else self.ask_open_project())
+        self.start_page.open_demo_requested.connect(self.open_demo)
         c.set_brush_size(tb.size_spin.value())
 
     # -- project ----------------------------------------------------------------------
@@ -212,6 +217,21 @@ class MainWindow(QtWidgets.QMainWindow):
         folder = QtWidgets.QFileDialog.getExistingDirectory(self, "Open project folder")
         if folder:
             self.open_project(folder)
+
+    def open_demo(self) -> None:
+        """Open the demo project, generating it (in a worker) the first time."""
+        folder = default_demo_dir()
+        if (folder / "segstudio.db").is_file():
+            self.open_project(folder)
+            return
+        from segstudio.services.demo import make_demo
+
+        def done(result) -> None:  # noqa: ANN001
+            result[0].close()
+            self.open_project(folder)
+
+        self.session.run_in_thread("Demo project", make_demo, folder, on_return=done,
+                                   on_finish=lambda: self._busy("", 0, 0))
 
     def new_project(self) -> None:
         dlg = NewProjectDialog(self)
@@ -367,8 +387,13 @@ class MainWindow(QtWidgets.QMainWindow):
         self.progress.setFormat(f"{what}: %v/%m")
 
     def show_shortcuts(self) -> None:
-        rows = "".join(f"<tr><td><b>{k}</b></td><td>&nbsp;&nbsp;{v}</td></tr>" for k, v in SHORTCUTS)
-        QtWidgets.QMessageBox.information(self, "Keyboard shortcuts", f"<table>{rows}</table>")
+        ShortcutsDialog(self).exec()
+
+    def show_imbalance_help(self) -> None:
+        ImbalanceHelpDialog(self).exec()
+
+    def show_about(self) -> None:
+        AboutDialog(self).exec()
 
     # -- lifetime ----------------------------------------------------------------------------
     def closeEvent(self, ev: QtGui.QCloseEvent) -> None:  # noqa: N802
