@@ -97,8 +97,9 @@ class Learning(QtCore.QObject):
         self.queue.set_current(image.record.id if image is not None else None)
 
     def _run_finished(self, result: dict) -> None:
-        self.history.refresh()
-        self.predictions.refresh_model()
+        # separate events, so each refresh is a short stall rather than one long one
+        QtCore.QTimer.singleShot(0, self.history.refresh)
+        QtCore.QTimer.singleShot(0, self.predictions.refresh_model)
 
     def _predictions_changed(self) -> None:
         self.queue.refresh()

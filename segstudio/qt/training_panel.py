@@ -453,7 +453,7 @@ class TrainingPanel(QtWidgets.QWidget):
             job.wait(10000)
             job.deleteLater()
         self._set_running(False)
-        self.refresh()
+        QtCore.QTimer.singleShot(0, self.refresh)
 
     def show_run(self, epochs: list[dict]) -> None:
         """Show a past run's curves (from the run history), unless a run is live."""

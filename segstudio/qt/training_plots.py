@@ -137,6 +137,10 @@ class TrainingPlots(QtWidgets.QWidget):
     def reset(self, table: ClassTable | None = None) -> None:
         if table is not None:
             checked = set(self.checked_classes()) if self.class_list.count() else None
+            if table != self.table:  # colours may have changed: new curves
+                for curve in self.class_curves.values():
+                    self.class_plot.removeItem(curve)
+                self.class_curves.clear()
             self.table = table
             self._fill_class_list(checked)
         self.epochs = []
@@ -246,12 +250,11 @@ class TrainingPlots(QtWidgets.QWidget):
         x = np.asarray([e["epoch"] for e in self.epochs], float)
         wanted = set(self.checked_classes())
         for cid in list(self.class_curves):
-            if cid not in wanted or cid >= n:
+            if cid not in wanted:
                 self.class_plot.removeItem(self.class_curves.pop(cid))
+        # curves are made when the classes are set (project open), not on the first epoch
+        # report, where creating 32 at once stalled the GUI ~100 ms mid-run
         for cid in sorted(wanted):
-            if cid >= n:
-                continue
-            ok = ~np.isnan(m[cid])
             curve = self.class_curves.get(cid)
             if curve is None:
                 info = self.table.get(cid)
@@ -259,6 +262,10 @@ class TrainingPlots(QtWidgets.QWidget):
                 # lines only: 32 curves with symbols cost ~70 ms per repaint
                 curve = self.class_plot.plot([], [], pen=pg.mkPen(color, width=1.6), skipFiniteCheck=True)
                 self.class_curves[cid] = curve
+            if cid >= n:
+                curve.setData([], [])
+                continue
+            ok = ~np.isnan(m[cid])
             curve.setData(x[ok], m[cid][ok])
 
     def _redraw_heatmap(self) -> None:

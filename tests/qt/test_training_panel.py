@@ -73,9 +73,9 @@ def test_run_from_the_panel_reports_progress_updates_curves_and_records_the_run(
     assert [e.epoch for e in recorded] == [1, 2]
     assert recorded[-1].fg_miou == pytest.approx(epochs[-1][0]["fg_miou"])
     # the next run defaults to fine-tuning from this one; the history lists it
-    assert panel.start_combo.currentData() == f"finetune:{run.id}"
-    assert window.learning.history.view.rowCount() == 1
-    assert "Model: run" in window.learning.predictions.model_label.text()
+    qtbot.waitUntil(lambda: panel.start_combo.currentData() == f"finetune:{run.id}", timeout=5000)
+    qtbot.waitUntil(lambda: window.learning.history.view.rowCount() == 1, timeout=5000)
+    qtbot.waitUntil(lambda: "Model: run" in window.learning.predictions.model_label.text(), timeout=5000)
 
 
 def test_cancel_stops_the_run_and_keeps_the_checkpoint(qtbot, window):
@@ -95,7 +95,7 @@ def test_cancel_stops_the_run_and_keeps_the_checkpoint(qtbot, window):
     assert 1 <= n < 40
     assert run.checkpoint_path and os.path.exists(run.checkpoint_path)
     # a cancelled run with a checkpoint can be resumed from the panel
-    assert panel.start_combo.findData(f"resume:{run.id}") >= 0
+    qtbot.waitUntil(lambda: panel.start_combo.findData(f"resume:{run.id}") >= 0, timeout=5000)
     assert panel.start_button.isEnabled() and not panel.cancel_button.isEnabled()
 
 
