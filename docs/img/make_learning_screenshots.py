@@ -30,9 +30,13 @@ def main() -> int:
     ap.add_argument("--depth", type=int, default=4)
     ap.add_argument("--out", default=str(HERE))
     ap.add_argument("--project", help="reuse this demo project folder (created when missing)")
+    ap.add_argument("--overlay-only", action="store_true", help="no training: overlay of the cached predictions")
+    ap.add_argument("--image", help="show this image file in the overlay shot (default: the richest)")
+    ap.add_argument("--zoom", help="x,y,w,h of the image region the overlay shot shows")
+    ap.add_argument("--highlight", default="disagreement", choices=["none", "confidence", "disagreement"])
     args = ap.parse_args()
 
-    from PySide6 import QtCore, QtWidgets
+    from PySide6 import QtCore
 
     from segstudio.qt.app import make_app
     from segstudio.qt.main_window import MainWindow
@@ -53,7 +57,7 @@ def main() -> int:
     L = win.learning
     L.show("training")
     win.resizeDocks([L.docks["training"]], [620], QtCore.Qt.Orientation.Vertical)
-    win.resizeDocks([win.docks["images"], L.docks["predictions"]], [230, 430], QtCore.Qt.Orientation.Horizontal)
+    win.resizeDocks([win.docks["images"], L.docks["predictions"]], [230, 520], QtCore.Qt.Orientation.Horizontal)
     panel = L.training
     panel.set_config(start="new", epochs=args.epochs, steps_per_epoch=args.steps, filters=args.filters,
                      depth=args.depth)  # the engine's defaults otherwise
@@ -68,6 +72,8 @@ def main() -> int:
             app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 50)
             time.sleep(0.01)
 
+    if args.overlay_only:
+        return overlay(args, app, win, wait, out, predict=False)
     job = panel.start()
     epochs: list[dict] = []
     job.worker.epoch.connect(lambda r: epochs.append(r), QtCore.Qt.ConnectionType.DirectConnection)
@@ -81,12 +87,23 @@ def main() -> int:
     wait(lambda: not panel.running, 3600)
     if not grabbed["training"]:
         print("the run ended before --grab-at; lower it", file=sys.stderr)
-    # predictions over the images, then the overlay of the richest image
+    return overlay(args, app, win, wait, out, predict=True) if grabbed["training"] else 1
+
+
+def overlay(args, app, win, wait, out: Path, predict: bool) -> int:  # noqa: ANN001
+    """Predictions over the images, then the overlay of one image, zoomed in."""
+    from PySide6 import QtCore, QtWidgets
+
+    L = win.learning
     P = L.predictions
     L.show("predictions")
+    win.resizeDocks([win.docks["images"], L.docks["predictions"]], [230, 520], QtCore.Qt.Orientation.Horizontal)
     ids = [r.id for r in win.session.images()]
-    P.predict(ids)
-    wait(lambda: P.job is None, 1800)
+    if predict:
+        P.predict(ids)
+        wait(lambda: P.job is None, 1800)
+    if args.image:
+        L.open_image(next(r.id for r in win.session.images() if Path(r.path).name == args.image))
     L.show("runs")
     L.history.refresh()
     L.history.select_runs([L.history.selected_runs()[0]] if L.history.selected_runs() else
@@ -94,8 +111,11 @@ def main() -> int:
     win.resizeDocks([L.docks["runs"]], [300], QtCore.Qt.Orientation.Vertical)
     L.show("predictions")
     P.set_view("both")
-    P.set_highlight("disagreement")
+    P.set_highlight(args.highlight)
     win.canvas.fit()
+    if args.zoom:
+        x, y, w, h = (float(v) for v in args.zoom.split(","))
+        win.canvas.viewbox.setRange(QtCore.QRectF(x, y, w, h), padding=0)
     wait(lambda: False, 1.0)
     win.grab().save(str(out / "prediction_overlay.png"))
     print("wrote", out / "prediction_overlay.png")
@@ -103,7 +123,7 @@ def main() -> int:
     win.session.autosave = False
     win.close()
     QtWidgets.QApplication.processEvents()
-    return 0 if grabbed["training"] and not win.errors.history else 1
+    return 0 if not win.errors.history else 1
 
 
 if __name__ == "__main__":
