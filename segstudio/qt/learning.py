@@ -7,7 +7,7 @@ or drawing here either: each panel owns its part.
 
 from __future__ import annotations
 
-from PySide6 import QtCore, QtGui
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from segstudio.qt.export_dialog import ExportDialog
 from segstudio.qt.prediction_panel import PredictionPanel
@@ -29,15 +29,21 @@ class Learning(QtCore.QObject):
         self.docks = {
             "training": w._dock("Training", self.training, Area.BottomDockWidgetArea),
             "runs": w._dock("Runs history", self.history, Area.BottomDockWidgetArea),
-            "predictions": w._dock("Predictions", self.predictions, Area.RightDockWidgetArea),
-            "review": w._dock("Review queue", self.queue, Area.RightDockWidgetArea),
         }
+        # the review queue sits under the (short) predictions panel: both visible together
+        self.prediction_split = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
+        self.prediction_split.addWidget(self.predictions)
+        self.prediction_split.addWidget(self.queue)
+        self.prediction_split.setStretchFactor(0, 0)
+        self.prediction_split.setStretchFactor(1, 1)
+        self.prediction_split.setCollapsible(0, False)
+        self.docks["predictions"] = w._dock("Predictions and review queue", self.prediction_split,
+                                            Area.RightDockWidgetArea)
         if "statistics" in w.docks:
             w.tabifyDockWidget(w.docks["statistics"], self.docks["training"])
             w.tabifyDockWidget(self.docks["training"], self.docks["runs"])
         if "classes" in w.docks:
             w.tabifyDockWidget(w.docks["classes"], self.docks["predictions"])
-        w.tabifyDockWidget(self.docks["predictions"], self.docks["review"])
         for name in ("statistics", "classes"):  # the annotation panels stay in front by default
             if name in w.docks:
                 w.docks[name].raise_()

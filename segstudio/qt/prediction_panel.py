@@ -31,7 +31,12 @@ VIEWS = {"mask": "Mask only", "prediction": "Prediction only", "both": "Mask + p
 HIGHLIGHTS = {"none": "No highlight", "confidence": "Low confidence", "disagreement": "Prediction ≠ mask"}
 HIGHLIGHT_LUT = {
     "confidence": np.array([[0, 0, 0, 0], [255, 230, 0, 200]] + [[0, 0, 0, 0]] * 254, np.uint8),
-    "disagreement": np.array([[0, 0, 0, 0], [255, 40, 200, 210]] + [[0, 0, 0, 0]] * 254, np.uint8),
+    "disagreement": np.array([[0, 0, 0, 0], [255, 40, 200, 170]] + [[0, 0, 0, 0]] * 254, np.uint8),
+}
+LEGENDS = {
+    "none": "",
+    "confidence": "<span style='color:#ffe600'>■</span> confidence under the threshold",
+    "disagreement": "<span style='color:#ff28c8'>■</span> prediction ≠ mask",
 }
 
 
@@ -115,6 +120,9 @@ class PredictionPanel(QtWidgets.QWidget):
         hl.addWidget(self.highlight_combo, 1)
         hl.addWidget(self.threshold_spin)
         form.addRow("Highlight", hl)
+        self.legend = QtWidgets.QLabel("")
+        self.legend.setStyleSheet("color: #b8b8b8")
+        form.addRow("", self.legend)
         form.addRow("Prediction opacity", self.opacity_slider)
 
         self.accept_all = QtWidgets.QPushButton("Accept prediction")
@@ -144,6 +152,8 @@ class PredictionPanel(QtWidgets.QWidget):
         lay.addWidget(self.scores_label)
         lay.addStretch(1)
         self._update_buttons()
+        self.scores_label.setText("No prediction for this image yet.\n\n")  # room for three lines
+        self.setMinimumHeight(self.sizeHint().height())
 
     # -- project / image ---------------------------------------------------------------------------
     def refresh_model(self) -> None:
@@ -217,6 +227,7 @@ class PredictionPanel(QtWidgets.QWidget):
         if kind not in HIGHLIGHTS:
             raise ValueError(kind)
         self.highlight = kind
+        self.legend.setText(LEGENDS[kind])
         i = self.highlight_combo.findData(kind)
         if i != self.highlight_combo.currentIndex():
             self.highlight_combo.setCurrentIndex(i)
