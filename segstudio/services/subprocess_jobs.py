@@ -32,6 +32,15 @@ from segstudio.core.errors import SegstudioError
 
 KINDS = ("train", "predict", "export", "devices")
 CHILD_NICENESS = 5
+#: a frozen (PyInstaller) app has no ``python -m``: its entry script runs child_main() when
+#: started with this first argument (packaging/segstudio_entry.py)
+CHILD_FLAG = "--segstudio-child-job"
+
+
+def child_command() -> list[str]:
+    if getattr(sys, "frozen", False):
+        return [sys.executable, CHILD_FLAG]
+    return [sys.executable, "-m", "segstudio.services.subprocess_jobs"]
 
 
 class ChildError(SegstudioError):
@@ -65,7 +74,7 @@ class ChildJob:
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         env.pop("QT_QPA_PLATFORM", None)
         proc = subprocess.Popen(
-            [sys.executable, "-m", "segstudio.services.subprocess_jobs"], stdin=subprocess.PIPE,
+            child_command(), stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1, env=env)
         threading.Thread(target=self._drain_stderr, args=(proc,), daemon=True).start()
         proc.stdin.write(json.dumps({"kind": self.kind, "job": self.job}) + "\n")

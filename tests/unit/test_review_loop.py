@@ -103,3 +103,16 @@ def test_refresh_scores_after_a_save(trained):
     score = prediction_cache.refresh_scores(project, image_id, c.classes.copy())  # mask == prediction
     assert prediction_cache.load_cached(project, image_id).record.disagreement == 0.0
     assert score == pytest.approx(c.record.rare_uncertainty)
+
+
+def test_child_jobs_return_results_and_report_errors(tmp_path):
+    """The JSON-lines child the GUI trains and predicts through: a result, and a user error."""
+    from segstudio.services.subprocess_jobs import ChildError, ChildJob
+
+    info = ChildJob("devices", {}).run()
+    assert any(d["kind"] == "CPU" for d in info["devices"]) and info["versions"]["tensorflow"]
+    events = []
+    with pytest.raises(ChildError) as err:
+        ChildJob("predict", {"root": str(tmp_path / "no_project"), "image_ids": [1]}).run(events.append)
+    assert err.value.user and "no_project" in str(err.value)
+    assert events == []
