@@ -111,7 +111,7 @@ class BackgroundJob(QtCore.QObject):
 
     @property
     def running(self) -> bool:
-        return self._running
+        return self._running and not self.thread.isFinished()
 
     def wait(self, ms: int = 30000) -> bool:
         return self.thread.wait(ms)

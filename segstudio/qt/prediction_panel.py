@@ -386,6 +386,8 @@ class PredictionPanel(QtWidgets.QWidget):
         self._reference = np.array(model.labels, copy=True)
         self.correctionsChanged.emit()
 
-    def shutdown(self) -> None:
+    def shutdown(self, ms: int = 60000) -> None:
+        """Window closing: stop after the image being predicted and wait for the thread."""
         if self.job is not None:
             self.job.cancel()
+            self.job.wait(ms)

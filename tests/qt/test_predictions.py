@@ -181,3 +181,12 @@ def test_export_dialog_writes_keras_and_card(qtbot, trained_window, tmp_path):
     assert (tmp_path / "out" / "segstudio_run0001.card.json").exists()
     assert "card:" in dlg.output.toPlainText()
     assert any(m.path == files[0] for m in win.session.project.models())
+
+
+def test_closing_the_window_while_predicting_stops_cleanly(qtbot, trained_window):
+    win = trained_window
+    panel = win.learning.predictions
+    job = panel.predict([r.id for r in win.session.images()])
+    qtbot.waitUntil(lambda: len(job.done_ids) >= 1, timeout=TIMEOUT)
+    win.close()  # cancel after the current image, wait for the thread and the child process
+    assert not job.running and not job._job.thread.isRunning()
