@@ -89,7 +89,11 @@ def _fast_gray_png(p: Path) -> DecodedMask | None:
     if width * height > (Image.MAX_IMAGE_PIXELS or 1 << 62):
         return None  # Pillow's decompression-bomb guard decides (the libpng path has none)
     try:
-        arr = imagecodecs.png_decode(data)
+        # libspng is ~1.5x faster than libpng on small 8-bit masks (its 16-bit output
+        # byte order differs, so libpng decodes those)
+        spng = getattr(imagecodecs, "spng_decode", None)
+        decode = spng if spng is not None and bit_depth == 8 else imagecodecs.png_decode
+        arr = decode(data)
     except ImportError:  # DelayedImportError: this imagecodecs lacks its libpng codec (a frozen
         return None      # bundle without imagecodecs._png, a minimal build): Pillow decodes it
     except Exception as e:  # imagecodecs raises PngError/DelayedImportError variants
