@@ -92,10 +92,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
                                 progress=_progress_bar("generating"))
     print(f"demo project with {report.added} images in {project.root}")
     project.close()
-    if report.skipped:
-        print(f"skipped {len(report.skipped)} file(s):", file=sys.stderr)
-        for line in report.lines():
-            print(f"  {line}", file=sys.stderr)
+    if _report_skipped(report):
         return 1
     print(f"next: segstudio stats {args.dir}   |   segstudio gui {args.dir}")
     return 0
@@ -109,12 +106,16 @@ def cmd_init(args: argparse.Namespace) -> int:
         f"{len(project.class_table())} classes"
     )
     project.close()
+    return 1 if _report_skipped(report) else 0
+
+
+def _report_skipped(report) -> bool:  # noqa: ANN001 - an ImportReport
+    """One 'file: problem' line per skipped file on stderr; True when anything was skipped."""
     if report.skipped:
         print(f"skipped {len(report.skipped)} file(s):", file=sys.stderr)
         for line in report.lines():
             print(f"  {line}", file=sys.stderr)
-        return 1
-    return 0
+    return bool(report.skipped)
 
 
 def cmd_index(args: argparse.Namespace) -> int:

@@ -52,7 +52,14 @@ class Learning(QtCore.QObject):
         self._connect()
 
     def _menu(self) -> None:
-        m = self.window.menuBar().addMenu("&Learning")
+        bar = self.window.menuBar()
+        m = QtWidgets.QMenu("&Learning", bar)
+        # before Help, which by convention stays the last menu
+        help_action = next((a for a in bar.actions() if a.text().replace("&", "") == "Help"), None)
+        if help_action is not None:
+            bar.insertMenu(help_action, m)
+        else:
+            bar.addMenu(m)
         self.menu = m
 
         def add(text: str, slot, shortcut: str | None = None) -> QtGui.QAction:  # noqa: ANN001
