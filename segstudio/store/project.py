@@ -308,7 +308,7 @@ class Project:
                 part = ids[chunk : chunk + 500]
                 s.execute(delete(ClassCountRow).where(ClassCountRow.image_id.in_(part)))
             if rows:
-                s.execute(insert(ClassCountRow), rows)
+                s.execute(insert(ClassCountRow.__table__), rows)  # Core executemany: no ORM bookkeeping
             s.execute(
                 update(ImageRow),
                 [
