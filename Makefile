@@ -17,8 +17,9 @@ $(STAMP_APP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
+# Tests install the optional ONNX extra too, so the ONNX export is tested, not skipped.
 $(STAMP_DEV): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,onnx]"
 	touch $@ $(STAMP_APP)
 
 $(DEMO)/segstudio.db: | $(STAMP_APP)

@@ -488,7 +488,8 @@ def rasterize_polygon(points: Sequence[Point], shape: tuple[int, int]) -> tuple[
     x1, y1 = np.roll(x0, -1), np.roll(y0, -1)
     yc = np.arange(box.top, box.bottom, dtype=np.float64)[:, None] + 0.5  # row centres
     crosses = (y0[None, :] <= yc) != (y1[None, :] <= yc)  # edge spans the row centre
-    with np.errstate(divide="ignore", invalid="ignore"):
+    # horizontal edges (and huge slopes) give inf/nan here; `crosses` masks them out below
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         xi = x0 + (yc - y0) * (x1 - x0) / (y1 - y0)  # (rows, edges)
     # pixel column c is inside when its centre c+0.5 lies right of an odd number of crossings:
     # a crossing at xi toggles every column c >= ceil(xi - 0.5)
