@@ -7,7 +7,7 @@ DEMO := demo
 STAMP_APP := $(VENV)/.stamp-app
 STAMP_DEV := $(VENV)/.stamp-dev
 
-.PHONY: run test demo lint bench clean package
+.PHONY: run test demo lint bench clean package xcb-libs
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,7 +27,20 @@ $(DEMO)/segstudio.db: | $(STAMP_APP)
 
 demo: $(STAMP_APP) $(DEMO)/segstudio.db
 
-run: $(STAMP_APP) $(DEMO)/segstudio.db
+# Qt's X11 plugin needs a few xcb libraries that minimal systems lack (Qt >= 6.5 also
+# libxcb-cursor0). Install them when we can (root + apt); otherwise the app names them.
+QT_XCB_DEBS := libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 \
+	libxcb-xkb1 libxkbcommon-x11-0 libxcb-shape0 libxcb-randr0 libxcb-xinerama0
+xcb-libs:
+	@if [ -n "$$DISPLAY" ] && [ -z "$$WAYLAND_DISPLAY" ] && [ "$$(id -u)" = 0 ] \
+		&& command -v apt-get >/dev/null && command -v dpkg-query >/dev/null \
+		&& ! dpkg-query -W $(QT_XCB_DEBS) >/dev/null 2>&1; then \
+		echo "Installing the xcb libraries Qt needs for X11 windows"; \
+		apt-get install -y -qq $(QT_XCB_DEBS) >/dev/null 2>&1 || \
+		{ apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq $(QT_XCB_DEBS) >/dev/null; }; \
+	fi
+
+run: $(STAMP_APP) $(DEMO)/segstudio.db xcb-libs
 	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ]; then \
 		$(BIN)/segstudio gui $(DEMO); \
 	else \

@@ -6,6 +6,7 @@ This is the only module that imports ``segstudio.qt`` (the CLI stays usable with
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Sequence
 
@@ -31,6 +32,40 @@ def has_display() -> bool:
         or os.environ.get("WAYLAND_DISPLAY")
         or os.environ.get("QT_QPA_PLATFORM") in {"offscreen", "minimal", "vnc"}
     )
+
+
+def _debian_package(soname: str) -> str:
+    """libxcb-icccm.so.4 -> libxcb-icccm4; libxkbcommon-x11.so.0 -> libxkbcommon-x11-0."""
+    name, _, version = soname.partition(".so.")
+    version = version.split(".")[0]
+    return f"{name}-{version}" if name[-1:].isdigit() else f"{name}{version}"
+
+
+def missing_x11_libraries() -> list[str]:
+    """Debian package names of the system libraries Qt's X11 plugin needs but cannot find.
+
+    Qt only says "could not load the xcb platform plugin" and aborts; this names them.
+    """
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return []
+    if os.environ.get("WAYLAND_DISPLAY") or not os.environ.get("DISPLAY"):
+        return []
+    import importlib.util
+    import shutil
+    import subprocess
+    from ctypes.util import find_library
+    from pathlib import Path
+
+    missing = [] if find_library("xcb-cursor") else ["libxcb-cursor0"]  # dlopen'ed by Qt
+    spec = importlib.util.find_spec("PySide6")
+    plugin = Path(spec.origin).parent / "Qt/plugins/platforms/libqxcb.so" if spec and spec.origin else None
+    if plugin and plugin.exists() and shutil.which("ldd"):
+        out = subprocess.run(["ldd", str(plugin)], capture_output=True, text=True).stdout
+        for soname in re.findall(r"^\s*(\S+) => not found", out, flags=re.M):
+            pkg = _debian_package(soname)
+            if pkg not in missing:
+                missing.append(pkg)
+    return missing
 
 
 def _parse_size(text: str | None) -> tuple[int, int] | None:
@@ -60,6 +95,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     if not has_display():
         print(NO_DISPLAY_HELP, file=sys.stderr)
+        return 3
+    missing = missing_x11_libraries()
+    if missing:  # Qt would abort with a cryptic plugin error
+        libs = " ".join(missing)
+        print(
+            f"segstudio: Qt needs these system libraries to open an X11 window: {libs}\n"
+            f"Debian/Ubuntu: sudo apt install {libs}   (or use the headless commands:"
+            " segstudio --help)",
+            file=sys.stderr,
+        )
         return 3
     try:
         from segstudio.qt.app import run_gui
