@@ -7,6 +7,8 @@ session per call, per thread). Results are plain dataclasses, never live ORM obj
 from __future__ import annotations
 
 import os
+import re
+import socket
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -121,6 +123,18 @@ def _clean_float(x: float | None) -> float | None:
         return None
     x = float(x)
     return None if x != x or x in (float("inf"), float("-inf")) else x
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # exists (another user's) or cannot tell: never mark a live run
+    return True
 
 
 class Project:
@@ -403,6 +417,8 @@ class Project:
                 class_weights=[float(w) for w in class_weights],
                 parent_run_id=parent_run_id,
                 status="running",
+                # who runs it, so a run whose process died can be told from a live one
+                message=f"running in process {os.getpid()} on {socket.gethostname()}",
             )
             s.add(row)
             s.flush()
@@ -478,8 +494,30 @@ class Project:
         )
 
     def runs(self) -> list[RunRecord]:
+        self.mark_interrupted_runs()
         with self.session() as s:
             return [self._run(r) for r in s.scalars(select(RunRow).order_by(RunRow.id))]
+
+    def mark_interrupted_runs(self) -> list[int]:
+        """Runs still 'running' whose process on this machine is gone become 'interrupted'.
+
+        A killed or crashed trainer cannot record its own end; its last checkpoint stays.
+        Runs owned by another machine are left alone (we cannot see their processes).
+        """
+        owner = re.compile(r"running in process (\d+) on (.+)")
+        here = socket.gethostname()
+        dead = []
+        with self.session() as s, s.begin():
+            for run in s.scalars(select(RunRow).where(RunRow.status == "running")):
+                m = owner.fullmatch(run.message or "")
+                if m and m.group(2) == here and not _process_alive(int(m.group(1))):
+                    run.status, run.finished_at = "interrupted", utcnow()
+                    run.message = (
+                        "the training process ended without finishing (killed or crashed); "
+                        "the last checkpoint is kept"
+                    )
+                    dead.append(run.id)
+        return dead
 
     def run(self, run_id: int) -> RunRecord:
         with self.session() as s:

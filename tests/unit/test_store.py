@@ -418,3 +418,28 @@ def test_upgrade_from_the_first_revision_keeps_data(tmp_path):
         assert p.class_table().ids == [0]
     assert _version(folder / DB_NAME) == head_revision()
     assert TABLES <= _tables(folder / DB_NAME)
+
+
+def test_a_run_whose_process_died_is_marked_interrupted(tmp_path):
+    """A killed trainer cannot record its end; listing the runs notices its process is gone."""
+    import subprocess
+    import sys
+
+    from segstudio.store.project import Project
+
+    project = Project.create(tmp_path / "p")
+    live = project.create_run({"epochs": 1}, [1.0, 2.0])
+    # a run created by a process that has since exited
+    code = (
+        "import sys; from segstudio.store.project import Project; "
+        "p = Project.open(sys.argv[1]); p.create_run({'epochs': 1}, [1.0, 2.0]); p.close()"
+    )
+    subprocess.run([sys.executable, "-c", code, str(tmp_path / "p")], check=True, timeout=120)
+    elsewhere = project.create_run({"epochs": 1}, [1.0])
+    project.update_run(elsewhere, message="running in process 1 on some-other-machine")
+    runs = {r.id: r for r in project.runs()}
+    assert runs[live].status == "running"  # this process is alive
+    dead = [r for r in runs.values() if r.status == "interrupted"]
+    assert len(dead) == 1 and "killed or crashed" in dead[0].message
+    assert runs[elsewhere].status == "running"  # another machine's run: left alone
+    project.close()
