@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 
+from segstudio.cli.project_commands import clip_ratio
 from segstudio.core.errors import SegstudioError
 
 
@@ -25,7 +26,7 @@ def register(sub) -> None:
     t.add_argument("--loss", default=None, help="'+'-joined names of ce, wce, focal, dice, gdice, tversky "
                    "(default focal+dice)")
     t.add_argument("--weights", default=None, choices=sorted(SCHEMES), help="class-weight scheme (default sqrt)")
-    t.add_argument("--clip", type=float, default=None, metavar="R",
+    t.add_argument("--clip", type=clip_ratio, default=None, metavar="R",
                    help="cap weights at R x the smallest (default 50)")
     t.add_argument("--filters", type=int, default=None, metavar="F", help="first-level filters (default 16)")
     t.add_argument("--depth", type=int, default=None, metavar="D", help="poolings (default 4)")

@@ -15,7 +15,7 @@ from segstudio.services.statistics import project_stats, suggest_weights
 from segstudio.store.project import Project
 
 
-def _clip_ratio(text: str) -> float:
+def clip_ratio(text: str) -> float:
     """--clip R: a finite ratio >= 1 (a multiple of the smallest non-zero weight)."""
     try:
         r = float(text)
@@ -66,7 +66,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("weights", help="suggested class weights from the project's statistics")
     p.add_argument("project")
     p.add_argument("--scheme", choices=list(SCHEMES), default="sqrt")
-    p.add_argument("--clip", type=_clip_ratio, metavar="R", help="cap weights at R x the smallest non-zero weight")
+    p.add_argument("--clip", type=clip_ratio, metavar="R", help="cap weights at R x the smallest non-zero weight")
     p.add_argument("--beta", type=_beta, default=0.999, help="beta of the 'effective' scheme")
     p.add_argument("--split", choices=["train", "val", "test"], help="only this split")
     p.add_argument("--json", action="store_true", help="machine-readable output")
