@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,15 +38,25 @@ def fast_bincount(labels: np.ndarray, minlength: int = 0) -> np.ndarray:
     return counts
 
 
-def count_classes(mask: np.ndarray, num_classes: int, ignore_ids: tuple[int, ...] = ()) -> MaskCounts:
-    """np.bincount over the mask; ``ignore_ids`` pixels go to ``ignored`` only.
+def split_bincount(
+    raw: np.ndarray, num_classes: int, ignore_ids: Iterable[int] = ()
+) -> MaskCounts:
+    """Per-class pixels (length ``num_classes``) and ignored pixels from a raw bincount.
 
-    Values >= num_classes must have been rejected before (the reader checks the class table).
+    ``ignore_ids`` pixels go to ``ignored`` only, wherever their id lies (VOC's void 255
+    is past the class range). Values >= num_classes must have been rejected before
+    (the reader checks the class table).
     """
-    counts = fast_bincount(mask, minlength=num_classes).astype(np.int64)
+    counts = np.zeros(max(num_classes, raw.size), dtype=np.int64)
+    counts[: raw.size] = raw
     ignored = 0
     for i in ignore_ids:
         if 0 <= i < counts.size:
             ignored += int(counts[i])
             counts[i] = 0
     return MaskCounts(counts[:num_classes].copy(), ignored)
+
+
+def count_classes(mask: np.ndarray, num_classes: int, ignore_ids: Iterable[int] = ()) -> MaskCounts:
+    """Count one decoded mask: fast_bincount, then split off the ignored pixels."""
+    return split_bincount(fast_bincount(mask, minlength=num_classes), num_classes, ignore_ids)

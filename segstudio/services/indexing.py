@@ -9,13 +9,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from segstudio.core.classes import ClassTable
 from segstudio.core.errors import BadFileError
-from segstudio.core.stats import fast_bincount
+from segstudio.core.stats import fast_bincount, split_bincount
 from segstudio.io.masks import check_labels, decode_mask
-from segstudio.services.project_import import count_classes_from_bincount
 from segstudio.store.project import CountUpdate, ImageRecord, Project
 
 Progress = Callable[[int, int], None]
@@ -48,8 +45,8 @@ def _count_job(job: _Job, table: ClassTable) -> CountUpdate:
         )
     raw = fast_bincount(m.labels)
     check_labels(job.mask, raw, table)
-    pixels, ignored = count_classes_from_bincount(raw, table)
-    return CountUpdate(job.image_id, pixels, ignored, job.mask_bytes, job.mask_mtime)
+    mc = split_bincount(raw, table.num_classes, table.ignore_ids)
+    return CountUpdate(job.image_id, mc.pixels, mc.ignored, job.mask_bytes, job.mask_mtime)
 
 
 def _count_chunk(jobs: list[_Job], table: ClassTable) -> list[CountUpdate | tuple[str, str]]:
@@ -143,8 +140,3 @@ def index_image(project: Project, image_id: int) -> CountUpdate:
     update = _count_job(job, project.class_table())
     project.set_counts([update])
     return update
-
-
-def mask_counts(labels: np.ndarray, table: ClassTable) -> tuple[np.ndarray, int]:
-    """(pixels per class, ignored pixels) of an in-memory mask, e.g. before saving it."""
-    return count_classes_from_bincount(fast_bincount(labels), table)

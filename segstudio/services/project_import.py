@@ -11,7 +11,7 @@ import numpy as np
 
 from segstudio.core.classes import VOC_VOID, ClassInfo, ClassTable, load_class_table
 from segstudio.core.errors import BadFileError, ProjectError
-from segstudio.core.stats import count_classes
+from segstudio.core.stats import split_bincount
 from segstudio.io.images import is_image_file, read_image
 from segstudio.io.masks import MaskFormat, check_labels, decode_mask
 from segstudio.store.project import CountUpdate, Project
@@ -138,29 +138,15 @@ def import_folder(
         report.added += 1
         if item.mask is not None:
             report.labelled += 1
-            mc = count_classes_from_bincount(item.counts, table)
+            mc = split_bincount(item.counts, table.num_classes, table.ignore_ids)
             st = item.mask.stat()
-            updates.append(CountUpdate(image_id, mc[0], mc[1], st.st_size, st.st_mtime))
+            updates.append(CountUpdate(image_id, mc.pixels, mc.ignored, st.st_size, st.st_mtime))
     project.set_counts(updates)
     ensure_validation_image(project)
     if progress:
         progress(len(images), len(images))
     return project, report
 
-
-def count_classes_from_bincount(counts: np.ndarray, table: ClassTable) -> tuple[np.ndarray, int]:
-    """(pixels per class, ignored pixels) from a raw bincount of mask values."""
-    C = table.num_classes
-    pixels = np.zeros(C, dtype=np.int64)
-    n = min(C, counts.size)
-    pixels[:n] = counts[:n]
-    ignored = 0
-    for i in table.ignore_ids:
-        if i < counts.size:
-            ignored += int(counts[i])
-        if i < C:
-            pixels[i] = 0
-    return pixels, ignored
 
 
 def _settle_class_table(table: ClassTable | None, pending: list[_Pending]) -> ClassTable:
@@ -187,8 +173,3 @@ def ensure_validation_image(project: Project) -> None:
     if len(labelled) >= 2 and not any(r.split == "val" for r in labelled):
         pick = min(labelled, key=lambda r: zlib.crc32(r.path.encode()))
         project.set_split([pick.id], "val")
-
-
-def counts_for_mask(mask_labels: np.ndarray, table: ClassTable):  # noqa: ANN201
-    """Counts of one decoded mask under ``table`` (used after edits)."""
-    return count_classes(mask_labels, table.num_classes, tuple(table.ignore_ids))
