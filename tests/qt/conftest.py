@@ -45,9 +45,9 @@ def isolated_settings(tmp_path_factory):
     yield folder
 
 
-@pytest.fixture
-def window(qtbot, demo_dir):
-    """Main window on the demo project, first image open, dialogs off (errors still recorded)."""
+def open_window(qtbot, project_dir, richest: bool = False):
+    """Main window on a project, first (or richest) image open, dialogs off (errors still
+    recorded). A generator: the fixtures yield from it and it closes the window after."""
     from segstudio.qt.app import make_app
     from segstudio.qt.main_window import MainWindow
 
@@ -57,11 +57,17 @@ def window(qtbot, demo_dir):
     win.resize(1200, 800)
     win.show()
     qtbot.waitExposed(win)
-    assert win.open_project(demo_dir)
-    win.open_first_image()
+    assert win.open_project(project_dir)
+    win.open_first_image(richest=richest)
     qtbot.waitUntil(lambda: win.session.current is not None)
     yield win
     win.session.autosave = False
     if win.session.model is not None:
         win.session.model.mark_saved()
     win.close()
+
+
+@pytest.fixture
+def window(qtbot, demo_dir):
+    """Main window on the demo project, first image open."""
+    yield from open_window(qtbot, demo_dir)

@@ -17,6 +17,7 @@ from segstudio.io.masks import read_mask
 from segstudio.services import corrections, prediction_cache
 from segstudio.store import learning
 from segstudio.store.project import Project
+from tests.qt.conftest import open_window
 
 TIMEOUT = 120_000
 
@@ -35,25 +36,9 @@ def trained_template(demo_template, tmp_path_factory):
 
 @pytest.fixture
 def trained_window(qtbot, trained_template, tmp_path):
-    from segstudio.qt.app import make_app
-    from segstudio.qt.main_window import MainWindow
-
     dest = tmp_path / "demo"
     shutil.copytree(trained_template, dest)
-    make_app()
-    win = MainWindow(dialogs=False, restore_layout=False)
-    qtbot.addWidget(win)
-    win.resize(1200, 800)
-    win.show()
-    qtbot.waitExposed(win)
-    assert win.open_project(dest)
-    win.open_first_image(richest=True)
-    qtbot.waitUntil(lambda: win.session.current is not None)
-    yield win
-    win.session.autosave = False
-    if win.session.model is not None:
-        win.session.model.mark_saved()
-    win.close()
+    yield from open_window(qtbot, dest, richest=True)
 
 
 def predict_current(qtbot, win):
