@@ -19,6 +19,8 @@ from collections.abc import Sequence
 import keras
 from keras import ops
 
+from segstudio.ml.config import LOSS_PARTS
+
 _EPS = 1e-7
 
 __all__ = [
@@ -234,15 +236,8 @@ class SumLoss(_SegLoss):
         }
 
 
-#: name -> one line on what it does (CLI help, README).
-NAMES: dict[str, str] = {
-    "ce": "plain cross-entropy (no class weights)",
-    "wce": "class-weighted cross-entropy, normalised by the weights (PyTorch)",
-    "focal": "focal loss, gamma=2, class-weighted",
-    "dice": "soft Dice averaged over all classes",
-    "gdice": "generalized Dice (Sudre 2017), 1/volume^2 class weights",
-    "tversky": "Tversky loss, alpha=beta=0.5 unless given",
-}
+#: name -> one line on what it does (CLI help, README); defined Keras-free in ml.config.
+NAMES: dict[str, str] = LOSS_PARTS
 
 
 def get(

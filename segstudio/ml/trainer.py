@@ -17,7 +17,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -26,38 +26,11 @@ import numpy as np
 
 from segstudio.core.metrics import confusion_matrix, foreground_miou, per_class_iou, pixel_accuracy
 from segstudio.ml import losses
+from segstudio.ml.config import TrainConfig
 from segstudio.ml.data import default_ignore_index, training_dataset
 from segstudio.ml.predict import predict_image
 from segstudio.ml.sampling import CropSampler, Loader
 from segstudio.ml.unet import build_unet, prior_bias
-
-
-@dataclass
-class TrainConfig:
-    # defaults measured with benchmarks/bench_quality.py (docs/ml.md)
-    loss: str = "focal+dice"
-    filters: int = 16
-    depth: int = 4
-    batch_norm: bool = True
-    dropout: float = 0.0
-    batch: int = 64
-    crop: int = 32  # keep >= ~2x the largest object; more small crops beat fewer large ones
-    epochs: int = 10
-    steps_per_epoch: int = 50
-    lr: float = 1e-2
-    lr_schedule: str = "cosine"  # or "constant"
-    clip_norm: float | None = 1.0
-    seed: int = 0
-    rare_fraction: float = 0.67
-    repeat_threshold: float = 0.3
-    class_power: float = 0.5
-    focal_gamma: float = 2.0
-    mixed_precision: str = "auto"  # "auto": only when a GPU is present
-    jit_compile: bool | str = False
-    prior_init: bool = True  # start the logits at the (weighted) class priors
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 @dataclass

@@ -12,7 +12,6 @@ import shutil
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
@@ -22,22 +21,16 @@ from segstudio.core.errors import SegstudioError
 from segstudio.core.weights import class_weights
 from segstudio.io.images import read_image
 from segstudio.io.masks import read_mask
+from segstudio.ml.config import DEFAULT_WEIGHT_CLIP, DEFAULT_WEIGHT_SCHEME, TrainConfig
 from segstudio.ml.data import default_ignore_index
 from segstudio.ml.export import input_spec, write_card
 from segstudio.ml.predict import load_model
-from segstudio.ml.trainer import (
-    EpochReport,
-    NullCallbacks,
-    TrainCallbacks,
-    TrainConfig,
-    TrainData,
-    Trainer,
-)
+from segstudio.ml.trainer import EpochReport, NullCallbacks, TrainCallbacks, TrainData, Trainer
 from segstudio.ml.unet import image_stats
 from segstudio.store.project import ImageRecord, Project
 
-#: Defaults chosen with benchmarks/bench_quality.py (see docs/ml.md).
-DEFAULTS: dict = {"weights": "sqrt", "clip": 50.0}
+#: project-level defaults (weight scheme and clip), from ml.config
+DEFAULTS: dict = {"weights": DEFAULT_WEIGHT_SCHEME, "clip": DEFAULT_WEIGHT_CLIP}
 
 # keys of the run config that are not TrainConfig fields
 _EXTRA_KEYS = ("weights", "clip", "resume", "init_from", "out")
@@ -97,7 +90,7 @@ class CachedLoader:
 
 def split_config(config: dict) -> tuple[TrainConfig, dict]:
     """Separate TrainConfig fields from the project-level options; reject unknown keys."""
-    known = {f.name for f in fields(TrainConfig)}
+    known = TrainConfig.field_names()
     unknown = set(config) - known - set(_EXTRA_KEYS)
     if unknown:
         raise SegstudioError(f"unknown training option(s): {', '.join(sorted(unknown))}")
