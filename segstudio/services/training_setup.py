@@ -72,18 +72,11 @@ def split_summary(project: Project) -> tuple[int, int]:
 
 
 def set_validation_percent(project: Project, percent: int) -> tuple[int, int]:
-    """Re-split labelled train/val images: a stable ``percent`` % (by path hash) go to val,
-    at least one once there are two labelled images. Test images stay. Returns split_summary."""
-    from segstudio.services.project_import import ensure_validation_image, stable_split
+    """Re-split labelled train/val images: about ``percent`` % go to val, stratified so every
+    class with two or more images is in validation (stable: path hashes). Test images stay."""
+    from segstudio.services.project_import import split_by_class_presence
 
-    labelled = [r for r in project.images(labelled_only=True) if r.split in ("train", "val")]
-    to_val = [r.id for r in labelled if stable_split(r.path, int(percent)) == "val"]
-    to_train = [r.id for r in labelled if r.id not in set(to_val)]
-    if to_val:
-        project.set_split(to_val, "val")
-    if to_train:
-        project.set_split(to_train, "train")
-    ensure_validation_image(project)
+    split_by_class_presence(project, int(percent))
     return split_summary(project)
 
 
