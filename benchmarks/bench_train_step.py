@@ -7,8 +7,11 @@ Same U-Net, same batch of whole 256x256 demo images:
   seed       Python generator yielding one-hot float32 masks reshaped to (65536, 32),
              categorical cross-entropy on a reshaped softmax (the seed project's recipe)
 Prints median seconds per step, the ratios, and label bytes per batch.
+With ``--plan`` the crop, batch, depth and filters are the demo project's training plan
+(many small crops per step: the case where a per-sample Python pipeline costs most).
 
     nice python benchmarks/bench_train_step.py            # ~3 min on 2 CPU cores
+    nice python benchmarks/bench_train_step.py --plan     # the plan's crops
 """
 
 from __future__ import annotations
@@ -56,6 +59,7 @@ def main(argv=None) -> int:
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--filters", type=int, default=16)
     ap.add_argument("--depth", type=int, default=4)
+    ap.add_argument("--plan", action="store_true", help="crop, batch, depth, filters from the training plan")
     args = ap.parse_args(argv)
 
     import keras
@@ -74,6 +78,12 @@ def main(argv=None) -> int:
     table = project.class_table()
     C = 32
     size = 256
+    if args.plan:
+        from segstudio.services.planning import plan_for_project
+
+        plan = plan_for_project(project)
+        size, args.batch = plan.get("crop"), plan.get("batch")
+        args.depth, args.filters = plan.get("depth"), plan.get("filters")
     lut, ignore = label_lut(table, C)
     recs = project.images("train", labelled_only=True)
     _, counts = project.counts_matrix("train", num_classes=C)
@@ -87,8 +97,8 @@ def main(argv=None) -> int:
 
     results = {}
     # in memory: one batch of tensors, no pipeline
-    xs = np.stack([load(i)[0][..., None].astype(np.float32) for i in range(B)])
-    ys = np.stack([load(i)[1] for i in range(B)])
+    xs = np.stack([load(i % len(recs))[0][:size, :size, None].astype(np.float32) for i in range(B)])
+    ys = np.stack([load(i % len(recs))[1][:size, :size] for i in range(B)])
     m = model()
     m.compile(keras.optimizers.Adam(1e-3), losses.get("wce+dice", weights, ignore))
     t = StepTimer()
@@ -99,7 +109,7 @@ def main(argv=None) -> int:
     # segstudio pipeline, from disk (decoded arrays cached after first read, as in training)
     m = model()
     m.compile(keras.optimizers.Adam(1e-3), losses.get("wce+dice", weights, ignore))
-    ds = training_dataset(load, CropSampler(counts), crop=size, batch=B, channels=1, num_classes=C,
+    ds = training_dataset(load, CropSampler(counts, rare_fraction=0.5), crop=size, batch=B, channels=1, num_classes=C,
                           seed=0, ignore_index=ignore)
     label_bytes = next(iter(ds.take(1)))[1].numpy().nbytes
     t = StepTimer()
@@ -116,8 +126,8 @@ def main(argv=None) -> int:
     def gen():
         while True:
             idx = rng.integers(0, len(recs), B)
-            x = np.stack([load(i)[0][..., None].astype(np.float32) for i in idx])
-            y = np.stack([eye[load(i)[1].clip(0, C - 1)].reshape(size * size, C) for i in idx])
+            x = np.stack([load(i)[0][:size, :size, None].astype(np.float32) for i in idx])
+            y = np.stack([eye[load(i)[1][:size, :size].clip(0, C - 1)].reshape(size * size, C) for i in idx])
             yield x, y
 
     y_bytes = next(gen())[1].nbytes

@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 from segstudio.cli import main
+from segstudio.core import plan
 from segstudio.core.metrics import confusion_matrix
 
 TINY = ["--filters", "4", "--depth", "2", "--batch", "4", "--crop", "32", "--steps-per-epoch", "3"]
@@ -34,7 +35,11 @@ def test_train_records_the_run(trained, capsys):
     (run,) = project.runs()
     assert run.status == "finished" and run.model_path == str(out)
     assert len(run.class_weights) == 3  # void 255 is not an output
-    assert run.config["loss"] == "focal+dice" and run.config["weights"] == "sqrt"
+    assert run.config["loss"] == plan.LOSS and run.config["weights"] == plan.WEIGHT_SCHEME
+    # the plan is recorded with the run, the user's values marked as theirs
+    choices = {c["key"]: c for c in run.config["plan"]}
+    assert choices["crop"]["source"] == "user" and choices["crop"]["value"] == 32
+    assert choices["loss"]["source"] == "plan" and run.config["minutes"] is None  # epochs given
     epochs = project.epochs(run.id)
     assert [e.epoch for e in epochs] == [1, 2]
     assert all(len(e.per_class_iou) == 3 and e.seconds > 0 for e in epochs)
@@ -42,7 +47,7 @@ def test_train_records_the_run(trained, capsys):
     card = json.loads(out.with_name("model.card.json").read_text())
     assert [c["name"] for c in card["classes"]] == ["background", "grey", "white", "void"]
     assert card["num_outputs"] == 3 and card["classes"][-1]["ignore"] is True
-    assert card["class_weights"]["scheme"] == "sqrt" and card["loss"] == "focal+dice"
+    assert card["class_weights"]["scheme"] == plan.WEIGHT_SCHEME and card["loss"] == plan.LOSS
     assert len(card["validation"]["per_class_iou"]) == 3
     assert project.models()[0].path.endswith("model.keras")
 
@@ -200,3 +205,16 @@ def test_train_project_in_a_worker_thread_can_be_cancelled(tiny_project):
     assert run.status == "cancelled" and StopAfterFirstEpoch.epochs == [1]
     assert [e.epoch for e in project.epochs(run.id)] == [1]
     assert run.model_path and run.checkpoint_path
+
+
+def test_train_for_minutes_keeps_the_best_checkpoint_and_prints_the_plan(tmp_path, capsys):
+    from tests.ml.conftest import make_tiny_project
+
+    project, _ = make_tiny_project(tmp_path)
+    assert main(["train", str(project.root), *TINY, "--minutes", "0.08", "--seed", "1"]) == 0
+    out = capsys.readouterr()
+    assert "plan (segstudio plan explains each choice):" in out.out and "minutes=0.08" in out.out
+    (run,) = project.runs()
+    assert run.status == "finished" and "0.08-minute budget spent" in run.message
+    assert run.config["minutes"] == 0.08 and run.config["epochs"] > 1000  # epochs only cap it
+    assert project.epochs(run.id)[0].val_pixels  # per-class validation pixels are recorded
