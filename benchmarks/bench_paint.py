@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     from segstudio.core.classes import ClassTable
     from segstudio.core.editing import MaskModel
     from segstudio.qt.app import make_app
-    from segstudio.qt.canvas import ImageCanvas
+    from segstudio.qt.canvas.image_canvas import ImageCanvas
 
     app = make_app()
     n = args.size

@@ -9,32 +9,22 @@ import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from segstudio.core.tools import Tool
-from segstudio.qt.canvas import ImageCanvas, default_levels
-from segstudio.qt.class_panel import ClassPanel
-from segstudio.qt.dialogs import NewProjectDialog, NewProjectRequest, show_import_report
-from segstudio.qt.edit_toolbar import EditToolBar, resource_icon
+from segstudio.qt.annotation_session import AnnotationSession
+from segstudio.qt.canvas.image_canvas import ImageCanvas, default_levels
+from segstudio.qt.dialogs.help_dialogs import AboutDialog, ImbalanceHelpDialog, ShortcutsDialog
+from segstudio.qt.dialogs.project_dialogs import (
+    NewProjectDialog,
+    NewProjectRequest,
+    show_import_report,
+)
 from segstudio.qt.errors import ErrorReporter
-from segstudio.qt.help_dialogs import AboutDialog, ImbalanceHelpDialog, ShortcutsDialog
-from segstudio.qt.image_list import ImageListPanel
-from segstudio.qt.learning import install_learning
-from segstudio.qt.session import AnnotationSession
+from segstudio.qt.learning_docks import install_learning
+from segstudio.qt.panels.class_panel import ClassPanel
+from segstudio.qt.panels.image_list import ImageListPanel
+from segstudio.qt.panels.start_page import StartPage, default_demo_dir
+from segstudio.qt.panels.stats_panel import StatsPanel
 from segstudio.qt.settings import add_recent_project, app_settings, recent_projects
-from segstudio.qt.start_page import StartPage, default_demo_dir
-from segstudio.qt.stats_panel import StatsPanel
-
-SHORTCUTS = [
-    ("B / E / F / P / I", "Brush, eraser, flood fill, polygon/lasso, class picker"),
-    ("[  /  ]", "Smaller / larger brush"),
-    ("1 … 9, 0", "Paint class 1 … 9; 0 = background"),
-    ("Right-drag (brush)", "Erase"),
-    ("Enter / Esc", "Close / cancel the polygon"),
-    ("Ctrl+Z / Ctrl+Shift+Z", "Undo / redo the last stroke"),
-    ("Ctrl+S", "Save the mask (also automatic when leaving an image)"),
-    ("Page Down / Page Up", "Next / previous image in the list"),
-    ("O", "Show or hide the mask overlay"),
-    ("Wheel, middle-drag, Ctrl+0", "Zoom about the cursor, pan, fit the image"),
-    ("Ctrl+N / Ctrl+O / Ctrl+Q", "New project from folders, open a project, quit"),
-]
+from segstudio.qt.widgets.edit_toolbar import EditToolBar, resource_icon
 
 
 class MainWindow(QtWidgets.QMainWindow):

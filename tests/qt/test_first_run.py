@@ -23,7 +23,7 @@ def app():
 
 @pytest.fixture
 def page(qtbot, app):
-    from segstudio.qt.start_page import StartPage
+    from segstudio.qt.panels.start_page import StartPage
 
     p = StartPage()
     qtbot.addWidget(p)
@@ -69,7 +69,7 @@ def test_start_page_recent_projects(qtbot, page, tmp_path):
     with qtbot.assertNotEmitted(page.open_project_requested, wait=50):
         _click(qtbot, missing)
     page.set_recent([str(tmp_path / f"p{i}") for i in range(20)])
-    from segstudio.qt.start_page import MAX_SHOWN_RECENT
+    from segstudio.qt.panels.start_page import MAX_SHOWN_RECENT
 
     assert len(page.recent_buttons) == MAX_SHOWN_RECENT
     page.set_recent([])
@@ -103,8 +103,8 @@ def main_window(qtbot, app):
 
 
 def test_shortcuts_dialog_lists_every_real_shortcut(qtbot, main_window):
-    from segstudio.qt.help_dialogs import ShortcutsDialog, action_shortcuts, keys_mentioned
-    from segstudio.qt.main_window import SHORTCUTS
+    from segstudio.qt.dialogs.help_dialogs import ShortcutsDialog, action_shortcuts, keys_mentioned
+    from segstudio.qt.shortcuts import SHORTCUTS
 
     dlg = ShortcutsDialog(main_window)
     qtbot.addWidget(dlg)
@@ -121,7 +121,7 @@ def test_shortcuts_dialog_lists_every_real_shortcut(qtbot, main_window):
 
 
 def test_keys_mentioned_reads_the_key_column():
-    from segstudio.qt.help_dialogs import keys_mentioned
+    from segstudio.qt.dialogs.help_dialogs import keys_mentioned
 
     keys = keys_mentioned([("1 … 4, 0", ""), ("Page Down / Page Up", ""), ("Enter / Esc", ""),
                            ("Wheel, middle-drag, Ctrl+0", ""), ("Ctrl+Z / Ctrl+Shift+Z", "")])
@@ -131,7 +131,7 @@ def test_keys_mentioned_reads_the_key_column():
 
 def test_imbalance_help_covers_weights_losses_sampling_and_metrics(qtbot, app):
     from segstudio.core.weights import SCHEMES
-    from segstudio.qt.help_dialogs import ImbalanceHelpDialog
+    from segstudio.qt.dialogs.help_dialogs import ImbalanceHelpDialog
 
     dlg = ImbalanceHelpDialog()
     qtbot.addWidget(dlg)
@@ -142,7 +142,7 @@ def test_imbalance_help_covers_weights_losses_sampling_and_metrics(qtbot, app):
                    "Focal", "Tversky", "crop", "collapse", "flood"):
         assert needle in text, needle
     # the default loss named is the trainer's (read from its source, no TensorFlow import)
-    from segstudio.qt.help_dialogs import LOSS_LABELS
+    from segstudio.qt.dialogs.help_dialogs import LOSS_LABELS
     from segstudio.services.training_setup import engine_defaults
 
     label = " + ".join(LOSS_LABELS[p] for p in engine_defaults()["loss"].split("+"))
@@ -153,7 +153,7 @@ def test_about_dialog_shows_the_versions_that_version_prints(qtbot, app, capsys)
     from segstudio import __version__
     from segstudio.cli import main as cli_main
     from segstudio.core.versions import versions
-    from segstudio.qt.help_dialogs import AboutDialog
+    from segstudio.qt.dialogs.help_dialogs import AboutDialog
 
     dlg = AboutDialog()
     qtbot.addWidget(dlg)

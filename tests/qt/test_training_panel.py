@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PySide6 import QtCore
 
-from segstudio.qt.training_plots import heatmap_rgba, iou_matrix
+from segstudio.qt.widgets.training_plots import heatmap_rgba, iou_matrix
 
 TINY = dict(filters=4, depth=2, crop=32, batch=2, steps_per_epoch=2, epochs=2)
 TIMEOUT = 180_000
@@ -128,7 +128,7 @@ def test_plot_helpers_and_alarm_banner(qtbot):
     rgba = heatmap_rgba(m)
     assert rgba.shape == (2, 2, 4) and tuple(rgba[1, 0]) == (55, 55, 60, 255)
     assert tuple(rgba[0, 1]) != tuple(rgba[1, 1])  # IoU 1 and IoU 0 differ in colour
-    from segstudio.qt.training_plots import TrainingPlots
+    from segstudio.qt.widgets.training_plots import TrainingPlots
 
     p = TrainingPlots()
     qtbot.addWidget(p)

@@ -16,7 +16,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from segstudio.core.classes import ClassTable
 from segstudio.core.editing import MaskChange, MaskModel
 from segstudio.core.tools import PointerEvent, Tool, ToolDriver, ToolFeedback, ToolSettings
-from segstudio.qt.overlay import LabelOverlay
+from segstudio.qt.canvas.overlay import LabelOverlay
 
 _BUTTONS = {
     QtCore.Qt.MouseButton.LeftButton: "left",

@@ -7,7 +7,7 @@ from superqt import QLabeledDoubleRangeSlider
 
 from segstudio.core.classes import ClassTable
 from segstudio.core.tools import MAX_BRUSH, MIN_BRUSH, Tool, next_brush_size
-from segstudio.qt.class_panel import swatch_icon
+from segstudio.qt.panels.class_panel import swatch_icon
 from segstudio.resources import icon_path
 
 TOOL_SHORT_NAMES = {Tool.BRUSH: "Brush", Tool.ERASER: "Eraser", Tool.FILL: "Fill", Tool.POLYGON: "Polygon",

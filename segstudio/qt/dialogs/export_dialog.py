@@ -8,8 +8,8 @@ from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from segstudio.qt.background import BackgroundJob
 from segstudio.qt.errors import ErrorReporter
+from segstudio.qt.workers.background import BackgroundJob
 from segstudio.services import model_export
 from segstudio.services.devices import onnx_available
 from segstudio.services.subprocess_jobs import ChildJob

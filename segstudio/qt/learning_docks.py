@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from segstudio.qt.export_dialog import ExportDialog
-from segstudio.qt.prediction_panel import PredictionPanel
-from segstudio.qt.review_queue import ReviewQueue
-from segstudio.qt.run_history import RunHistory
-from segstudio.qt.training_panel import TrainingPanel
+from segstudio.qt.dialogs.export_dialog import ExportDialog
+from segstudio.qt.panels.prediction_panel import PredictionPanel
+from segstudio.qt.panels.review_queue import ReviewQueue
+from segstudio.qt.panels.run_history import RunHistory
+from segstudio.qt.panels.training_panel import TrainingPanel
 
 Area = QtCore.Qt.DockWidgetArea
 

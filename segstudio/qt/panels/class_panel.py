@@ -234,7 +234,7 @@ class ClassPanel(QtWidgets.QWidget):
             self.addRequested.emit(name.strip())
 
     def _ask_merge(self, source: int | None) -> None:
-        from segstudio.qt.dialogs import ask_merge_target
+        from segstudio.qt.dialogs.project_dialogs import ask_merge_target
 
         info = self.table.get(source) if source is not None else None
         if info is None or info.id == 0:

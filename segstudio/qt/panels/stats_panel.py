@@ -11,7 +11,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from segstudio.core.classes import ClassTable
 from segstudio.core.weights import SCHEMES, class_weights, loss_share
-from segstudio.qt.class_panel import format_share, human_count
+from segstudio.qt.panels.class_panel import format_share, human_count
 from segstudio.store.project import ClassTotals
 
 

@@ -1,5 +1,5 @@
 """Predictions in the background: ``services.prediction_cache.predict_steps`` in a child
-process, relayed by a :class:`~segstudio.qt.background.BackgroundJob` thread; progress,
+process, relayed by a :class:`~segstudio.qt.workers.background.BackgroundJob` thread; progress,
 each cached image and the end arrive as queued signals."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from PySide6 import QtCore
 
-from segstudio.qt.background import BackgroundJob
+from segstudio.qt.workers.background import BackgroundJob
 from segstudio.services.subprocess_jobs import ChildJob
 from segstudio.store.project import Project
 

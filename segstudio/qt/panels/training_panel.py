@@ -1,6 +1,6 @@
 """The training panel: settings with the engine's defaults, Start / Cancel, live plots.
 
-Training runs in a :class:`~segstudio.qt.training_worker.TrainingJob` (a QThread); this
+Training runs in a :class:`~segstudio.qt.workers.training.TrainingJob` (a QThread); this
 panel only receives its queued signals, so painting, browsing and zooming never wait.
 Errors go to the window's one :class:`~segstudio.qt.errors.ErrorReporter`.
 """
@@ -16,10 +16,10 @@ from PySide6 import QtCore, QtWidgets
 
 from segstudio.core.classes import ClassTable
 from segstudio.core.weights import SCHEMES
-from segstudio.qt.background import BackgroundJob
 from segstudio.qt.errors import ErrorReporter
-from segstudio.qt.training_plots import TrainingPlots
-from segstudio.qt.training_worker import TrainingJob, TrainingWorker
+from segstudio.qt.widgets.training_plots import TrainingPlots
+from segstudio.qt.workers.background import BackgroundJob
+from segstudio.qt.workers.training import TrainingJob, TrainingWorker
 from segstudio.services import corrections, training_setup
 from segstudio.services.devices import DeviceInfo
 from segstudio.services.subprocess_jobs import ChildJob

@@ -19,11 +19,11 @@ from PySide6 import QtCore, QtWidgets
 from segstudio.core import review
 from segstudio.core.classes import ClassTable
 from segstudio.core.editing import MaskChange
-from segstudio.qt.canvas import ImageCanvas
+from segstudio.qt.annotation_session import AnnotationSession
+from segstudio.qt.canvas.image_canvas import ImageCanvas
+from segstudio.qt.canvas.overlay import LabelOverlay
 from segstudio.qt.errors import ErrorReporter
-from segstudio.qt.overlay import LabelOverlay
-from segstudio.qt.prediction_worker import PredictionJob
-from segstudio.qt.session import AnnotationSession
+from segstudio.qt.workers.prediction import PredictionJob
 from segstudio.services import corrections, prediction_cache
 from segstudio.services.prediction_cache import CachedPrediction
 
