@@ -22,6 +22,9 @@ from segstudio.services import annotation
 from segstudio.services.annotation import EditableImage
 from segstudio.store.project import ClassTotals, ImageRecord, Project
 
+#: project setting: the image open when the project was last used (reopened with it)
+LAST_IMAGE_SETTING = "last_image"
+
 
 class AnnotationSession(QtCore.QObject):
     projectOpened = QtCore.Signal(object)  # Project | None
@@ -29,6 +32,7 @@ class AnnotationSession(QtCore.QObject):
     statsChanged = QtCore.Signal(object)  # ClassTotals
     imagesChanged = QtCore.Signal()  # statuses / classes present changed
     imageLoaded = QtCore.Signal(object)  # EditableImage | None
+    maskSaved = QtCore.Signal(int)  # image id (its corrections are recorded by then)
     dirtyChanged = QtCore.Signal(bool)
     historyChanged = QtCore.Signal(bool, bool)  # can undo, can redo
     busy = QtCore.Signal(str, int, int)  # what, done, total (total 0 = finished)
@@ -105,7 +109,26 @@ class AnnotationSession(QtCore.QObject):
             self.errors.report("Open image", e)
             return False
         self._set_current(image)
+        try:
+            self.project.set_setting(LAST_IMAGE_SETTING, image_id)
+        except Exception as e:  # noqa: BLE001 - a read-only project still opens images
+            self.errors.report("Remember the open image", e)
         return True
+
+    def last_image_id(self) -> int | None:
+        """The image open when this project was last used, if it is still in the project."""
+        if self.project is None:
+            return None
+        image_id = self.project.get_setting(LAST_IMAGE_SETTING)
+        return image_id if any(r.id == image_id for r in self.images()) else None
+
+    def refresh_current_record(self) -> None:
+        """Re-read the open image's record (its status changes when it is predicted)."""
+        if self.project is not None and self.current is not None:
+            try:
+                self.current.record = self.project.image(self.current.record.id)
+            except Exception as e:  # noqa: BLE001
+                self.errors.report("Image record", e)
 
     def _set_current(self, image: EditableImage | None) -> None:
         self.current = image
@@ -153,6 +176,7 @@ class AnnotationSession(QtCore.QObject):
             return False
         self.model.mark_saved()
         self.current.record = self.project.image(self.current.record.id)
+        self.maskSaved.emit(self.current.record.id)
         self.imagesChanged.emit()
         self.refresh_stats()
         return True

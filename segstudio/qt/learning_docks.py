@@ -1,8 +1,9 @@
 """The learning side of the window: training, run history, predictions, review queue, export.
 
 :func:`install_learning` builds the panels as docks of the main window and wires them to
-the session and to each other, so ``main_window`` stays composition (one call). No I/O
-or drawing here either: each panel owns its part.
+the window's :class:`~segstudio.qt.learning_session.LearningSession` -- its signals feed
+the panels, the panels' requests go to its methods -- so ``main_window`` stays
+composition (one call). No I/O or drawing here either.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from segstudio.qt.dialogs.export_dialog import ExportDialog
+from segstudio.qt.learning_session import LearningSession
 from segstudio.qt.panels.prediction_panel import PredictionPanel
 from segstudio.qt.panels.review_queue import ReviewQueue
 from segstudio.qt.panels.run_history import RunHistory
@@ -22,10 +24,11 @@ class Learning(QtCore.QObject):
     def __init__(self, window):  # noqa: ANN001 - MainWindow
         super().__init__(window)
         self.window = w = window
-        self.training = TrainingPanel(w.errors)
-        self.history = RunHistory(w.errors)
-        self.predictions = PredictionPanel(w.canvas, w.session, w.errors, listed_ids=w.image_list.visible_ids)
-        self.queue = ReviewQueue(w.errors)
+        self.session = LearningSession(w.session, w.errors, self)
+        self.training = TrainingPanel()
+        self.history = RunHistory()
+        self.predictions = PredictionPanel(w.canvas, w.session, listed_ids=w.image_list.visible_ids)
+        self.queue = ReviewQueue()
         self.docks = {
             "training": w._dock("Training", self.training, Area.BottomDockWidgetArea),
             "runs": w._dock("Runs history", self.history, Area.BottomDockWidgetArea),
@@ -80,47 +83,59 @@ class Learning(QtCore.QObject):
             m.addAction(dock.toggleViewAction())
 
     def _connect(self) -> None:
-        s = self.window.session
-        s.projectOpened.connect(self._project_opened)
-        s.classesChanged.connect(self._classes_changed)
-        s.imageLoaded.connect(self._image_loaded)
-        self.training.runFinished.connect(self._run_finished)
-        self.training.message.connect(self._status)
-        self.history.runSelected.connect(lambda _rid, epochs: self.training.show_run(epochs))
-        self.predictions.predictionsChanged.connect(self._predictions_changed)
-        self.predictions.correctionsChanged.connect(self._corrections_changed)
-        self.predictions.busy.connect(self.window._busy)
-        self.queue.imageChosen.connect(self.open_image)
+        a, ls = self.window.session, self.session
+        tp, hist, pred, queue = self.training, self.history, self.predictions, self.queue
+        a.projectOpened.connect(self._project_opened)
+        a.classesChanged.connect(tp.set_table)
+        a.imageLoaded.connect(lambda image: queue.set_current(image.record.id if image is not None else None))
+        # state: the LearningSession -> panels
+        ls.modelsChanged.connect(tp.set_models)
+        ls.modelsChanged.connect(hist.set_models)
+        ls.modelsChanged.connect(pred.set_models)
+        ls.queueChanged.connect(queue.set_items)
+        ls.correctionsChanged.connect(tp.set_pending_corrections)
+        ls.splitChanged.connect(tp.set_split)
+        ls.weightPreviewChanged.connect(tp.set_weight_preview)
+        ls.devicesReady.connect(tp.set_devices)
+        ls.devicesFailed.connect(tp.devices_failed)
+        ls.predictionChanged.connect(pred.set_prediction)
+        ls.predictingChanged.connect(pred.set_predicting)
+        ls.predictionProgress.connect(pred.set_progress)
+        ls.predictionsChanged.connect(self.window.refresh_image_list)
+        ls.predictionsChanged.connect(self.window._show_image_info)
+        ls.busy.connect(self.window._busy)
+        ls.trainingStarted.connect(tp.training_started)
+        ls.trainingBatch.connect(tp.on_batch)
+        ls.trainingEpoch.connect(tp.on_epoch)
+        ls.trainingMessage.connect(tp.on_message)
+        ls.trainingFinished.connect(tp.on_finished)
+        ls.trainingFailed.connect(tp.on_failed)
+        ls.trainingDone.connect(tp.on_done)
+        # requests: panels -> the LearningSession
+        tp.startRequested.connect(ls.start_training)
+        tp.cancelRequested.connect(ls.cancel_training)
+        tp.splitRequested.connect(ls.set_validation_percent)
+        tp.weightsRequested.connect(ls.preview_weights)
+        tp.devicesWanted.connect(ls.ask_devices)
+        tp.message.connect(self._status)
+        hist.runsSelected.connect(self._runs_selected)
+        hist.modelChosen.connect(ls.choose_model)
+        pred.modelChosen.connect(ls.choose_model)
+        pred.predictRequested.connect(ls.predict)
+        pred.cancelRequested.connect(ls.cancel_prediction)
+        queue.imageChosen.connect(self.open_image)
+        queue.includeCorrectedToggled.connect(ls.set_include_corrected)
 
     # -- reactions ---------------------------------------------------------------------------------
     def _project_opened(self, project) -> None:  # noqa: ANN001
-        table = self.window.session.table if project is not None else None
-        self.training.set_project(project, table)
-        self.history.set_project(project, table)
-        self.queue.set_project(project)
-        self.predictions.refresh_model()
+        self.training.set_project_open(project is not None)
+        self.training.request_weights()
 
-    def _classes_changed(self, table) -> None:  # noqa: ANN001
-        self.training.table = table
-        if not self.training.running:
-            self.training.plots.reset(table)
-        self.training.refresh_weights()
-
-    def _image_loaded(self, image) -> None:  # noqa: ANN001
-        self.queue.set_current(image.record.id if image is not None else None)
-
-    def _run_finished(self, result: dict) -> None:
-        # separate events, so each refresh is a short stall rather than one long one
-        QtCore.QTimer.singleShot(0, self.history.refresh)
-        QtCore.QTimer.singleShot(0, self.predictions.refresh_model)
-
-    def _predictions_changed(self) -> None:
-        self.queue.refresh()
-        self.window.refresh_image_list()
-
-    def _corrections_changed(self) -> None:
-        self.training.refresh()
-        self.queue.refresh()
+    def _runs_selected(self, run_ids: list) -> None:
+        runs = {i: self.session.epochs(i) for i in run_ids}
+        self.history.show_curves(runs)
+        if len(run_ids) == 1:
+            self.training.show_run(runs[run_ids[0]])
 
     def _status(self, text: str) -> None:
         self.window.statusBar().showMessage(text, 8000)
@@ -141,15 +156,16 @@ class Learning(QtCore.QObject):
         project = self.window.session.project
         if project is None:
             return None
+        if run_id is None and self.session.active_run is not None:
+            run_id = self.session.active_run.id  # export what predicts, unless told otherwise
         dlg = ExportDialog(project, self.window.errors, self.window, run_id)
         dlg.setModal(False)
         dlg.show()
         return dlg
 
     def shutdown(self) -> None:
-        """Window closing: stop training and predictions, wait for the training thread."""
-        self.predictions.shutdown()
-        self.training.shutdown()
+        """Window closing: stop training and predictions, wait for their threads."""
+        self.session.shutdown()
 
 
 def install_learning(window) -> Learning:  # noqa: ANN001

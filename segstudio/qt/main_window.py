@@ -169,6 +169,7 @@ class MainWindow(QtWidgets.QMainWindow):
         s.classesChanged.connect(self._classes_changed)
         s.statsChanged.connect(self._stats_changed)
         s.imagesChanged.connect(self.refresh_image_list)
+        s.imagesChanged.connect(self._show_image_info)
         s.imageLoaded.connect(self._image_loaded)
         s.dirtyChanged.connect(self._update_title)
         s.historyChanged.connect(lambda u, r: (self.undo_action.setEnabled(u), self.redo_action.setEnabled(r)))
@@ -197,10 +198,18 @@ class MainWindow(QtWidgets.QMainWindow):
 
     # -- project ----------------------------------------------------------------------
     def open_project(self, folder: str | Path) -> bool:
+        """Open a project on the image it was left on (else its first image)."""
         if not self.session.open_project(folder):
             return False
         if self._restore_layout:
             self._refresh_recent(add_recent_project(folder))
+        last = self.session.last_image_id()
+        if last is not None:
+            self.image_list.select(last)
+            if self.session.current is None:  # filtered out of the list: open it anyway
+                self.session.open_image(last)
+        else:
+            self.open_first_image()
         return True
 
     def ask_open_project(self) -> None:
@@ -240,7 +249,6 @@ class MainWindow(QtWidgets.QMainWindow):
             worker_project.close()
             self.last_import_report = show_import_report(self, report.added, report.labelled, report.skipped)
             self.open_project(req.project_dir)
-            self.open_first_image()
 
         return self.session.run_in_thread(
             "Import", import_folder, req.project_dir, req.images_dir, req.masks_dir, req.classes_file,
@@ -313,9 +321,17 @@ class MainWindow(QtWidgets.QMainWindow):
             self.toolbar.set_level_range(0.0, top, default_levels(px), True)
         else:
             self.toolbar.set_level_range(0.0, 255.0, (0.0, 255.0), False)
-        rec = image.record
-        self.image_label.setText(f"{Path(rec.path).name}  {rec.width}×{rec.height}  {px.dtype}  [{rec.status}]")
+        self._show_image_info()
         self._update_title(False)
+
+    def _show_image_info(self) -> None:
+        """Name, size, type and status of the open image (the status as the list shows it)."""
+        image = self.session.current
+        if image is None:
+            return
+        rec = image.record
+        self.image_label.setText(f"{Path(rec.path).name}  {rec.width}×{rec.height}  {image.pixels.dtype}  "
+                                 f"[{rec.status}]")
 
     def _update_title(self, dirty: bool) -> None:
         project = self.session.project

@@ -37,6 +37,21 @@ def demo_dir(demo_template, tmp_path) -> Path:
     return dest
 
 
+@pytest.fixture(scope="session")
+def trained_template(demo_template, tmp_path_factory):
+    """The demo project with one tiny trained model (trained once per session)."""
+    root = tmp_path_factory.mktemp("trained") / "demo"
+    shutil.copytree(demo_template, root)
+    from segstudio.services import corrections
+    from segstudio.store.project import Project
+
+    project = Project.open(root)
+    corrections.train_with_corrections(project, dict(filters=4, depth=2, crop=32, batch=2,
+                                                     steps_per_epoch=2, epochs=1))
+    project.close()
+    return root
+
+
 @pytest.fixture(autouse=True)
 def isolated_settings(tmp_path_factory):
     """QSettings (recent projects, geometry) go to a temp folder, never the user's."""

@@ -39,7 +39,8 @@ def test_run_from_the_panel_reports_progress_updates_curves_and_records_the_run(
     timer.start()
     batches, thread_ids, epochs = [], [], []
     with qtbot.waitSignal(panel.runStarted, timeout=5000):
-        job = panel.start()
+        panel.start()
+    job = window.learning.session.training_job
     assert job is not None and panel.running and not panel.start_button.isEnabled()
     _collect(job.worker.batch, batches, thread_ids)
     _collect(job.worker.epoch, epochs)
@@ -75,14 +76,17 @@ def test_run_from_the_panel_reports_progress_updates_curves_and_records_the_run(
     # the next run defaults to fine-tuning from this one; the history lists it
     qtbot.waitUntil(lambda: panel.start_combo.currentData() == f"finetune:{run.id}", timeout=5000)
     qtbot.waitUntil(lambda: window.learning.history.view.rowCount() == 1, timeout=5000)
-    qtbot.waitUntil(lambda: "Model: run" in window.learning.predictions.model_label.text(), timeout=5000)
+    qtbot.waitUntil(lambda: window.learning.session.active_run is not None, timeout=5000)
+    assert window.learning.session.active_run.id == run.id
+    assert window.learning.predictions.predict_current.isEnabled()
 
 
 def test_cancel_stops_the_run_and_keeps_the_checkpoint(qtbot, window):
     panel = window.learning.training
     panel.set_config(start="new", **{**TINY, "epochs": 40})
     epochs = []
-    job = panel.start()
+    panel.start()
+    job = window.learning.session.training_job
     _collect(job.worker.epoch, epochs)
     qtbot.waitUntil(lambda: len(epochs) >= 1, timeout=TIMEOUT)
     with qtbot.waitSignal(panel.runFinished, timeout=TIMEOUT) as done:
@@ -108,12 +112,12 @@ def test_history_shows_one_run_and_compares_two(qtbot, window):
                               "foreground collapse: test" if (k, e) == (0, 2) else None, 1.0)
         project.finish_run(rid, "finished", "ok")
     hist = window.learning.history
-    hist.refresh()
+    window.learning.session.refresh_models()
     assert hist.view.rowCount() == 2
-    assert hist.view.item(0, 0).text() == "2" and hist.view.item(0, 4).text() == "0.500"
-    with qtbot.waitSignal(hist.runSelected, timeout=2000) as sel:
+    assert hist.view.item(0, 0).text() == "2" and hist.view.item(0, 5).text() == "0.500"
+    with qtbot.waitSignal(hist.runsSelected, timeout=2000) as sel:
         hist.select_runs([1])
-    assert sel.args[0] == 1
+    assert sel.args[0] == [1]
     plots = window.learning.training.plots
     assert list(plots.fg_curve.getData()[1]) == pytest.approx([0.1, 0.2])
     assert plots.alarm_visible and "collapse" in plots.banner.text()
@@ -194,7 +198,8 @@ def test_closing_the_window_mid_run_cancels_the_run_and_waits_for_it(qtbot, wind
     panel = window.learning.training
     panel.set_config(start="new", **{**TINY, "epochs": 40})
     batches = []
-    job = panel.start()
+    panel.start()
+    job = window.learning.session.training_job
     _collect(job.worker.batch, batches)
     qtbot.waitUntil(lambda: len(batches) >= 1, timeout=TIMEOUT)
     window.close()  # closeEvent: cancel, wait for the thread (and the child process)

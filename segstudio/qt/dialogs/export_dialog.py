@@ -9,6 +9,7 @@ from pathlib import Path
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from segstudio.qt.errors import ErrorReporter
+from segstudio.qt.theme import HINT_STYLE
 from segstudio.qt.workers.background import BackgroundJob
 from segstudio.services import model_export
 from segstudio.services.devices import onnx_available
@@ -74,7 +75,7 @@ class ExportDialog(QtWidgets.QDialog):
         note = QtWidgets.QLabel("Each file gets a model card (.card.json) beside it: classes and colours, "
                                 "class weights, loss, per-class validation IoU.")
         note.setWordWrap(True)
-        note.setStyleSheet("color: #a0a0a0")
+        note.setStyleSheet(HINT_STYLE)
         self.progress = QtWidgets.QProgressBar()
         self.progress.setVisible(False)
         self.output = QtWidgets.QPlainTextEdit()

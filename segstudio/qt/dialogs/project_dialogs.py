@@ -8,6 +8,7 @@ from pathlib import Path
 from PySide6 import QtCore, QtWidgets
 
 from segstudio.core.classes import ClassTable
+from segstudio.qt.theme import HINT_STYLE
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ class NewProjectDialog(QtWidgets.QDialog):
         form.addRow("Class table", self.classes)
         form.addRow("Project folder", self.project)
         note = QtWidgets.QLabel("Files stay where they are; the project records their paths.")
-        note.setStyleSheet("color: gray")
+        note.setStyleSheet(HINT_STYLE)
         box = QtWidgets.QDialogButtonBox(
             QtWidgets.QDialogButtonBox.StandardButton.Ok | QtWidgets.QDialogButtonBox.StandardButton.Cancel)
         box.button(QtWidgets.QDialogButtonBox.StandardButton.Ok).setText("Import")

@@ -10,6 +10,7 @@ import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from segstudio.core.classes import ClassTable
+from segstudio.qt.theme import HINT_STYLE
 
 STATUS_COLORS = {
     "unlabelled": QtGui.QColor(150, 150, 150),
@@ -127,7 +128,7 @@ class ImageListPanel(QtWidgets.QWidget):
         hh.setSectionResizeMode(1, QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
         hh.setStretchLastSection(True)
         self.count_label = QtWidgets.QLabel()
-        self.count_label.setStyleSheet("color: gray")
+        self.count_label.setStyleSheet(HINT_STYLE)
         filters = QtWidgets.QHBoxLayout()
         filters.addWidget(self.status_combo)
         filters.addWidget(self.class_combo, 1)

@@ -12,6 +12,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from segstudio.core.classes import ClassTable
 from segstudio.core.weights import SCHEMES, class_weights, loss_share
 from segstudio.qt.panels.class_panel import format_share, human_count
+from segstudio.qt.theme import HINT_STYLE, WARNING_COLOR
 from segstudio.store.project import ClassTotals
 
 
@@ -97,7 +98,7 @@ class StatsPanel(QtWidgets.QWidget):
         self.clip_spin.setToolTip("Cap every weight at this multiple of the smallest non-zero weight")
         self.scheme_note = QtWidgets.QLabel()
         self.scheme_note.setWordWrap(True)
-        self.scheme_note.setStyleSheet("color: gray")
+        self.scheme_note.setStyleSheet(HINT_STYLE)
         self.weights_table = QtWidgets.QTableWidget(0, 4)
         self.weights_table.setHorizontalHeaderLabels(["Class", "Weight", "Loss share", "Unweighted"])
         self.weights_table.verticalHeader().hide()
@@ -171,7 +172,7 @@ class StatsPanel(QtWidgets.QWidget):
         self.summary.setText(
             f"<b>{t.n_labelled}</b> of {t.n_images} images labelled · "
             f"background <b>{format_share(1 - fg / total) if total else '—'}</b> of pixels.{rarest}"
-            + (f" <span style='color:#d08030'>{missing} class{'es have' if missing > 1 else ' has'} no pixels.</span>" if missing else "")
+            + (f" <span style='color:{WARNING_COLOR}'>{missing} class{'es have' if missing > 1 else ' has'} no pixels.</span>" if missing else "")
         )
 
     def _redraw_weights(self) -> None:
