@@ -120,7 +120,8 @@ def main(argv: list[str] | None = None) -> int:
     t_start = time.perf_counter()
     state["active"] = True  # from the Start click: TF import, data, model build and tracing count too
     ticks.append(t_start)
-    job = panel.start()
+    panel.start()
+    job = win.learning.session.training_job
     job.worker.batch.connect(on_batch)
     job.worker.epoch.connect(on_epoch)
     while panel.running or state["result"] is None:

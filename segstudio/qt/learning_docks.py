@@ -85,7 +85,7 @@ class Learning(QtCore.QObject):
     def _connect(self) -> None:
         a, ls = self.window.session, self.session
         tp, hist, pred, queue = self.training, self.history, self.predictions, self.queue
-        a.projectOpened.connect(self._project_opened)
+        ls.projectChanged.connect(tp.set_project_open)
         a.classesChanged.connect(tp.set_table)
         a.imageLoaded.connect(lambda image: queue.set_current(image.record.id if image is not None else None))
         # state: the LearningSession -> panels
@@ -127,10 +127,6 @@ class Learning(QtCore.QObject):
         queue.includeCorrectedToggled.connect(ls.set_include_corrected)
 
     # -- reactions ---------------------------------------------------------------------------------
-    def _project_opened(self, project) -> None:  # noqa: ANN001
-        self.training.set_project_open(project is not None)
-        self.training.request_weights()
-
     def _runs_selected(self, run_ids: list) -> None:
         runs = {i: self.session.epochs(i) for i in run_ids}
         self.history.show_curves(runs)

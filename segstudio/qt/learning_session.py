@@ -69,6 +69,7 @@ class TrainRequest:
 
 
 class LearningSession(QtCore.QObject):
+    projectChanged = QtCore.Signal(bool)  # a project is open; first, before its state arrives
     modelsChanged = QtCore.Signal(object)  # ModelState
     queueChanged = QtCore.Signal(object)  # list[QueueItem]
     correctionsChanged = QtCore.Signal(int, int)  # images, pixels pending since the last run
@@ -114,6 +115,7 @@ class LearningSession(QtCore.QObject):
         self.project = project
         self.models, self.queue, self.pending = ModelState(), [], (0, 0)
         self.shown = ShownPrediction(None)
+        self.projectChanged.emit(project is not None)
         self.refresh()
 
     def refresh(self) -> None:

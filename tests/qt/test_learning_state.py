@@ -14,6 +14,7 @@ import pytest
 from PySide6 import QtCore
 
 from segstudio.core.statuses import RunStatus
+from segstudio.qt.panels.review_queue import MODEL_COLUMN
 from segstudio.services import model_choice
 from segstudio.store.project import Project
 from tests.qt.conftest import open_window
@@ -58,6 +59,9 @@ def test_the_default_model_is_the_best_finished_run(runs_window):
     assert hist.item(_history_row(win, 2), 1).text().startswith("● active")
     assert hist.item(_history_row(win, 3), 1).text() == ""
     assert win.learning.training.start_combo.currentData() == "finetune:2"
+    # the rest of the opened project's state reached the training panel too
+    assert "since the last run" in win.learning.training.corrections_label.text()
+    assert "labelled images" in win.learning.training.val_label.text()
 
 
 def test_choosing_the_model_in_run_history_predicts_with_it_and_is_remembered(qtbot, runs_window, three_runs):
@@ -102,7 +106,7 @@ def test_predictions_of_another_model_are_marked_out_of_date(qtbot, runs_window)
     assert not ls.shown.current
     assert "Out of date" in panel.scores_label.text() and "run 1" in panel.scores_label.text()
     assert [it.current for it in queue.items] == [False]
-    assert "out of date" in queue.view.item(0, queue.view.columnCount() - 1).text()
+    assert "out of date" in queue.view.item(0, MODEL_COLUMN).text()
     assert "1 out of date" in queue.summary.text()
 
 
@@ -122,6 +126,7 @@ def test_switching_projects_clears_the_learning_state(qtbot, runs_window, demo_d
     panel = win.learning.predictions
     assert panel.cached is None and "No model yet" in panel.model_label.text()
     assert not panel.predict_current.isEnabled()
+    assert "no corrections" in tp.corrections_label.text()  # the new project's, not '—'
 
 
 def test_reopening_a_project_shows_its_last_image(qtbot, demo_dir):

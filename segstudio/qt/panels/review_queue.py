@@ -10,7 +10,8 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from segstudio.qt.theme import HINT_STYLE, WARNING_COLOR
 from segstudio.services.prediction_cache import QueueItem
 
-COLUMNS = ["#", "Image", "Score", "Rare uncertainty", "Disagreement", "Rare px", "Status", "Model"]
+COLUMNS = ["#", "Image", "Model", "Score", "Rare uncertainty", "Disagreement", "Rare px", "Status"]
+MODEL_COLUMN = COLUMNS.index("Model")
 STALE = "out of date"
 
 
@@ -57,14 +58,13 @@ class ReviewQueue(QtWidgets.QWidget):
         self.view.setRowCount(len(self.items))
         for row, it in enumerate(self.items):
             dis = "—" if it.disagreement is None else f"{it.disagreement:.1%}"
-            values = [str(row + 1), it.name, f"{it.score:.3f}", f"{it.rare_uncertainty:.3f}", dis,
-                      f"{it.rare_pixels:,}", it.status,
-                      f"run {it.run_id}" + ("" if it.current else f" · {STALE}")]
+            values = [str(row + 1), it.name, f"run {it.run_id}" + ("" if it.current else f" · {STALE}"),
+                      f"{it.score:.3f}", f"{it.rare_uncertainty:.3f}", dis, f"{it.rare_pixels:,}", it.status]
             for col, v in enumerate(values):
                 cell = QtWidgets.QTableWidgetItem(v)
-                if col in (0, 2, 3, 4, 5):
+                if col in (0, 3, 4, 5, 6):
                     cell.setTextAlignment(QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter)
-                if col == len(COLUMNS) - 1 and not it.current:
+                if col == MODEL_COLUMN and not it.current:
                     cell.setForeground(QtGui.QColor(WARNING_COLOR))
                     cell.setToolTip("Predicted by another run than the active model: predict again")
                 self.view.setItem(row, col, cell)

@@ -245,8 +245,10 @@ class TrainingPanel(QtWidgets.QWidget):
         self.has_project = on
         self.clear()
         self.start_button.setEnabled(on and not self.running)
-        if on and self.isVisible():
-            self.ensure_devices()
+        if on:
+            self.request_weights()
+            if self.isVisible():
+                self.ensure_devices()
 
     def set_table(self, table: ClassTable) -> None:
         self.table = table
