@@ -12,31 +12,87 @@ import time
 
 from segstudio.cli.project_commands import clip_ratio
 from segstudio.core.errors import SegstudioError
+from segstudio.ml.config import LOSS_PARTS
+
+
+def positive_float(text: str) -> float:
+    """A finite number > 0 (learning rates, budgets): anything else is a usage error."""
+    try:
+        x = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(x) or x <= 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, not {text}")
+    return x
+
+
+def positive_int(text: str) -> int:
+    try:
+        x = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if x <= 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, not {text}")
+    return x
+
+
+def fraction(text: str) -> float:
+    x = float(text) if text.replace(".", "", 1).isdigit() else float("nan")
+    if not 0 <= x <= 1:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, not {text}")
+    return x
+
+
+#: train/plan options that override one choice of the plan: (flag, config key, type, help)
+RECIPE_OPTIONS = (
+    ("--minutes", "minutes", positive_float, "M", "time budget: train until spent, keep the best "
+     "validation checkpoint (the plan: 10 on a CPU)"),
+    ("--loss", "loss", str, "L", f"'+'-joined names of {', '.join(LOSS_PARTS)}"),
+    ("--clip", "clip", clip_ratio, "R", "cap class weights at R x the smallest"),
+    ("--filters", "filters", positive_int, "F", "first-level filters"),
+    ("--depth", "depth", positive_int, "D", "poolings"),
+    ("--batch", "batch", positive_int, "B", "crops per step"),
+    ("--crop", "crop", positive_int, "S", "training crop side in pixels (a multiple of 2**depth)"),
+    ("--steps-per-epoch", "steps_per_epoch", positive_int, "K", "steps between validations"),
+    ("--lr", "lr", positive_float, "X", "peak learning rate (warm-up, cosine decay)"),
+    ("--rare-fraction", "rare_fraction", fraction, "P", "share of crops centred on a rare-class pixel"),
+)
+
+
+def _recipe_options(parser) -> None:
+    from segstudio.core.weights import SCHEMES
+
+    for flag, key, kind, metavar, text in RECIPE_OPTIONS:
+        parser.add_argument(flag, dest=key, type=kind, default=None, metavar=metavar,
+                            help=f"{text} (default: the plan)")
+    parser.add_argument("--weights", default=None, choices=sorted(SCHEMES),
+                        help="class-weight scheme (default: the plan)")
 
 
 def register(sub) -> None:
-    from segstudio.core.weights import SCHEMES
+    pl = sub.add_parser(
+        "plan", help="the training plan for a project: each choice with its reason",
+        description="Derive crop, depth, filters, batch, loss, class weights, rare-crop share, learning "
+        "rate and validation cadence from the project's fingerprint, this machine and a time budget. "
+        "'segstudio train' uses the same plan; each option overrides one choice.",
+    )
+    pl.add_argument("project", help="project folder")
+    _recipe_options(pl)
+    pl.add_argument("--json", action="store_true", help="machine-readable output")
+    pl.set_defaults(func=cmd_plan)
 
     t = sub.add_parser(
         "train", help="train a U-Net on a project (Ctrl-C stops cleanly at the next batch)",
-        description="Train on the project's train split with an imbalance-aware loss, class weights "
-        "and rare-class crops; per-class IoU on the val split every epoch.",
+        description="Train on the project's train split with the plan ('segstudio plan'): an "
+        "imbalance-aware loss, class weights and rare-class crops, for a time budget; per-class IoU "
+        "on the val split at every validation, and the best checkpoint kept.",
     )
     t.add_argument("project", help="project folder")
-    t.add_argument("--loss", default=None, help="'+'-joined names of ce, wce, focal, dice, gdice, tversky "
-                   "(default focal+dice)")
-    t.add_argument("--weights", default=None, choices=sorted(SCHEMES), help="class-weight scheme (default sqrt)")
-    t.add_argument("--clip", type=clip_ratio, default=None, metavar="R",
-                   help="cap weights at R x the smallest (default 50)")
-    t.add_argument("--filters", type=int, default=None, metavar="F", help="first-level filters (default 16)")
-    t.add_argument("--depth", type=int, default=None, metavar="D", help="poolings (default 4)")
-    t.add_argument("--batch", type=int, default=None, metavar="B", help="crops per step (default 64)")
-    t.add_argument("--crop", type=int, default=None, metavar="S", help="training crop side in pixels (default 32; keep >= 2x your largest object)")
-    t.add_argument("--epochs", type=int, default=None, metavar="E")
-    t.add_argument("--steps-per-epoch", type=int, default=None, metavar="K")
-    t.add_argument("--lr", type=float, default=None, metavar="X", help="peak learning rate, cosine decay (default 0.01)")
-    t.add_argument("--rare-fraction", type=float, default=None, metavar="P",
-                   help="share of crops centred on a rare-class pixel (default 0.67)")
+    _recipe_options(t)
+    t.add_argument("--epochs", type=positive_int, default=None, metavar="E",
+                   help="train exactly E epochs x steps instead of a time budget (with --minutes: a cap)")
+    t.add_argument("--no-self-correct", dest="self_correct", action="store_false", default=None,
+                   help="do not adjust the class weighting when a flood or collapse alarm is raised")
     t.add_argument("--seed", type=int, default=None, metavar="N")
     t.add_argument("--resume", type=int, default=None, metavar="RUN", help="continue a run from its checkpoint")
     t.add_argument("--init-from", default=None, metavar="RUN|MODEL",
@@ -68,7 +124,26 @@ def register(sub) -> None:
     x.set_defaults(func=cmd_export)
 
 
-# --------------------------------------------------------------------------- train
+# --------------------------------------------------------------------------- plan / train
+def cmd_plan(args: argparse.Namespace) -> int:
+    from segstudio.services.planning import detect_device, plan_for_project
+    from segstudio.store.project import Project
+
+    with Project.open(args.project) as project:
+        overrides = {key: getattr(args, key) for _, key, *_ in RECIPE_OPTIONS}
+        overrides["weights"] = args.weights
+        device = detect_device()
+        plan = plan_for_project(project, overrides.pop("minutes"), overrides, device)
+    if args.json:
+        print(json.dumps({"device": device.describe(), "choices": plan.to_json()}, indent=1))
+        return 0
+    print(f"training plan for {args.project} on this machine ({device.describe()}):")
+    for line in plan.lines():
+        print("  " + line)
+    print("'segstudio train' uses it; each option (--crop, --lr, ...) overrides one choice.")
+    return 0
+
+
 class ConsoleProgress:
     """A one-line progress bar per epoch, then one summary line; alarms loud."""
 
@@ -122,8 +197,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     from segstudio.store.project import Project
 
     project = Project.open(args.project)
-    keys = ["loss", "weights", "clip", "filters", "depth", "batch", "crop", "epochs", "steps_per_epoch",
-            "lr", "rare_fraction", "seed", "resume", "init_from", "out"]
+    keys = [key for _, key, *_ in RECIPE_OPTIONS] + ["weights", "epochs", "self_correct", "seed",
+                                                     "resume", "init_from", "out"]
     config = {k: getattr(args, k) for k in keys if getattr(args, k) is not None}
     cancel = threading.Event()
     progress = ConsoleProgress()

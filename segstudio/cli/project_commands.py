@@ -7,6 +7,7 @@ import json
 import math
 import sys
 
+from segstudio.core.demo import OBJECT_STYLES
 from segstudio.core.weights import SCHEMES, loss_share
 from segstudio.services.demo import make_demo
 from segstudio.services.indexing import reindex
@@ -43,6 +44,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--n", type=int, default=200, help="number of images (default 200)")
     p.add_argument("--size", type=int, default=256, help="image size in pixels (default 256)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--objects", choices=OBJECT_STYLES, default="blobs",
+                   help="blobs (8-18 px, default), large (40-120 px) or thin (1-3 px lines)")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("init", help="create a project from a folder of images (+ masks)")
@@ -89,7 +92,7 @@ def _progress_bar(label: str):  # noqa: ANN202
 
 def cmd_demo(args: argparse.Namespace) -> int:
     project, report = make_demo(args.dir, n=args.n, seed=args.seed, size=args.size,
-                                progress=_progress_bar("generating"))
+                                progress=_progress_bar("generating"), objects=args.objects)
     print(f"demo project with {report.added} images in {project.root}")
     project.close()
     if _report_skipped(report):
@@ -130,7 +133,8 @@ def cmd_index(args: argparse.Namespace) -> int:
 def cmd_stats(args: argparse.Namespace) -> int:
     with Project.open(args.project) as project:
         stats = project_stats(project, split=args.split)
-    data = stats.to_json()
+        fingerprint = project.fingerprint(args.split).to_json()
+    data = {**stats.to_json(), "fingerprint": fingerprint}
     if args.json:
         print(json.dumps(data, indent=1))
         return 0

@@ -19,6 +19,8 @@ from collections.abc import Sequence
 import keras
 from keras import ops
 
+from segstudio.ml.config import LOSS_PARTS
+
 _EPS = 1e-7
 
 __all__ = [
@@ -72,7 +74,7 @@ def _weighted_nll(labels, pix_w, y_pred, class_weights, gamma):
     p_true = ops.clip(p_true, _EPS, 1.0)
     w = pix_w
     if class_weights is not None:
-        w = w * ops.take(ops.convert_to_tensor(class_weights, "float32"), labels)
+        w = w * ops.take(ops.cast(class_weights, "float32"), labels)
     term = -ops.log(p_true)
     if gamma:
         term = term * ops.power(1.0 - p_true, gamma)
@@ -103,8 +105,24 @@ class _SegLoss(keras.losses.Loss):
         return {"name": self.name, "ignore_index": self.ignore_index}
 
 
+class _ClassWeighted(_SegLoss):
+    """Class weights live in a non-trainable variable: ``set_class_weights`` changes them
+    between steps without re-tracing the training step (the self-correcting trainer)."""
+
+    def _init_weights(self, class_weights):
+        self.class_weights = None if class_weights is None else [float(w) for w in class_weights]
+        self._weights = None if class_weights is None else keras.Variable(
+            self.class_weights, trainable=False, dtype="float32", name="class_weights")
+
+    def set_class_weights(self, class_weights: Sequence[float]) -> None:
+        if self._weights is None:
+            raise ValueError(f"{self.name} was built without class weights")
+        self.class_weights = [float(w) for w in class_weights]
+        self._weights.assign(self.class_weights)
+
+
 @keras.saving.register_keras_serializable(package="segstudio")
-class WeightedCrossEntropy(_SegLoss):
+class WeightedCrossEntropy(_ClassWeighted):
     """Σ w[y]·(−log p_y) / Σ w[y] over non-ignored pixels (PyTorch ``cross_entropy(weight=...)``).
 
     Args:
@@ -119,26 +137,26 @@ class WeightedCrossEntropy(_SegLoss):
 
     def __init__(self, class_weights: Sequence[float] | None = None, ignore_index=None, name=None, **kw):
         super().__init__(ignore_index=ignore_index, name=name or "weighted_cross_entropy", **kw)
-        self.class_weights = None if class_weights is None else [float(w) for w in class_weights]
+        self._init_weights(class_weights)
 
     def compute(self, labels, pix_w, probs):
-        return _weighted_nll(labels, pix_w, probs, self.class_weights, 0.0)
+        return _weighted_nll(labels, pix_w, probs, self._weights, 0.0)
 
     def get_config(self):
         return {**super().get_config(), "class_weights": self.class_weights}
 
 
 @keras.saving.register_keras_serializable(package="segstudio")
-class FocalLoss(_SegLoss):
+class FocalLoss(_ClassWeighted):
     """Σ w[y]·(1−p_y)^γ·(−log p_y) / Σ w[y]; γ=0 is ``WeightedCrossEntropy``."""
 
     def __init__(self, gamma: float = 2.0, class_weights=None, ignore_index=None, name=None, **kw):
         super().__init__(ignore_index=ignore_index, name=name or "focal_loss", **kw)
         self.gamma = float(gamma)
-        self.class_weights = None if class_weights is None else [float(w) for w in class_weights]
+        self._init_weights(class_weights)
 
     def compute(self, labels, pix_w, probs):
-        return _weighted_nll(labels, pix_w, probs, self.class_weights, self.gamma)
+        return _weighted_nll(labels, pix_w, probs, self._weights, self.gamma)
 
     def get_config(self):
         return {**super().get_config(), "gamma": self.gamma, "class_weights": self.class_weights}
@@ -234,15 +252,19 @@ class SumLoss(_SegLoss):
         }
 
 
-#: name -> one line on what it does (CLI help, README).
-NAMES: dict[str, str] = {
-    "ce": "plain cross-entropy (no class weights)",
-    "wce": "class-weighted cross-entropy, normalised by the weights (PyTorch)",
-    "focal": "focal loss, gamma=2, class-weighted",
-    "dice": "soft Dice averaged over all classes",
-    "gdice": "generalized Dice (Sudre 2017), 1/volume^2 class weights",
-    "tversky": "Tversky loss, alpha=beta=0.5 unless given",
-}
+#: name -> one line on what it does (CLI help, README); defined Keras-free in ml.config.
+NAMES: dict[str, str] = LOSS_PARTS
+
+
+def set_class_weights(loss: keras.losses.Loss, class_weights: Sequence[float]) -> int:
+    """Give every class-weighted part of ``loss`` new weights; returns how many parts took them."""
+    parts = loss.losses if isinstance(loss, SumLoss) else [loss]
+    n = 0
+    for part in parts:
+        if isinstance(part, _ClassWeighted) and part.class_weights is not None:
+            part.set_class_weights(class_weights)
+            n += 1
+    return n
 
 
 def get(

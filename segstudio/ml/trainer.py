@@ -17,7 +17,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -26,38 +26,12 @@ import numpy as np
 
 from segstudio.core.metrics import confusion_matrix, foreground_miou, per_class_iou, pixel_accuracy
 from segstudio.ml import losses
+from segstudio.ml.config import TrainConfig
+from segstudio.ml.correction import Corrector
 from segstudio.ml.data import default_ignore_index, training_dataset
 from segstudio.ml.predict import predict_image
 from segstudio.ml.sampling import CropSampler, Loader
 from segstudio.ml.unet import build_unet, prior_bias
-
-
-@dataclass
-class TrainConfig:
-    # defaults measured with benchmarks/bench_quality.py (docs/ml.md)
-    loss: str = "focal+dice"
-    filters: int = 16
-    depth: int = 4
-    batch_norm: bool = True
-    dropout: float = 0.0
-    batch: int = 64
-    crop: int = 32  # keep >= ~2x the largest object; more small crops beat fewer large ones
-    epochs: int = 10
-    steps_per_epoch: int = 50
-    lr: float = 1e-2
-    lr_schedule: str = "cosine"  # or "constant"
-    clip_norm: float | None = 1.0
-    seed: int = 0
-    rare_fraction: float = 0.67
-    repeat_threshold: float = 0.3
-    class_power: float = 0.5
-    focal_gamma: float = 2.0
-    mixed_precision: str = "auto"  # "auto": only when a GPU is present
-    jit_compile: bool | str = False
-    prior_init: bool = True  # start the logits at the (weighted) class priors
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 @dataclass
@@ -92,6 +66,10 @@ class EpochReport:
     seconds: float
     confusion: np.ndarray | None = field(default=None, repr=False)
     improved: bool = False
+    adjustment: str | None = None  # what the trainer changed after this epoch's alarm, and why
+    val_pixels: list[int] = field(default_factory=list)  # validation pixels per class (truth)
+    elapsed: float = 0.0  # seconds since the run started
+    minutes: float | None = None  # the run's time budget
 
 
 @dataclass
@@ -155,6 +133,9 @@ def collapse_alarm(
             f"background recall {bg_recall:.1%} (class weights too strong: lower --clip or use sqrt)"
         )
     return None
+
+
+LR_FLOOR = 0.05  # the cosine schedule ends at this fraction of the peak learning rate
 
 
 # --------------------------------------------------------------------------- helpers
@@ -221,30 +202,39 @@ def evaluate_split(
 
 # --------------------------------------------------------------------------- the loop
 class _Bridge(keras.callbacks.Callback):
-    """Keras -> TrainCallbacks; cancel and NaN checks after every batch; validation per epoch."""
+    """Keras -> TrainCallbacks; learning rate, cancel, budget and NaN checks every batch;
+    validation per epoch."""
 
     def __init__(self, trainer: Trainer):
         super().__init__()
         self.t = trainer
         self._epoch_start = time.perf_counter()
+        self._set_lr = True
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch_start = time.perf_counter()
         self._epoch = epoch
 
+    def on_train_batch_begin(self, batch, logs=None):
+        if self._set_lr:
+            step = self._epoch * self.t.config.steps_per_epoch + batch
+            try:
+                self.model.optimizer.learning_rate = self.t.learning_rate_at(step)
+            except TypeError:  # a checkpoint from before the budgeted schedule keeps its own
+                self._set_lr = False
+
     def on_train_batch_end(self, batch, logs=None):
         loss = float((logs or {}).get("loss", float("nan")))
         if not math.isfinite(loss):
-            self.t.stop_reason = (
-                "failed",
-                f"loss became {loss} at epoch {self._epoch + 1}, batch {batch + 1}: training stopped; "
-                "the last good checkpoint is kept (try a lower --lr, or --clip / gradient clipping)",
-            )
+            self.t.stop_reason = ("failed", self.t.nan_message(loss, self._epoch + 1, batch + 1))
             self.model.stop_training = True
             return
         self.t.callbacks.on_batch(self._epoch + 1, batch + 1, self.t.config.steps_per_epoch, loss)
         if self.t.cancel.is_set():
             self.t.stop_reason = ("cancelled", f"cancelled during epoch {self._epoch + 1}")
+            self.model.stop_training = True
+        elif self.t.out_of_time():  # stop now; on_epoch_end still validates this partial epoch
+            self.t.time_up = True
             self.model.stop_training = True
 
     def on_epoch_end(self, epoch, logs=None):
@@ -283,24 +273,61 @@ class Trainer:
         self.history: list[EpochReport] = []
         self.best: float | None = None
         self.model: keras.Model | None = None
+        self.loss = None
         self.saved_model = False
+        self.started = time.perf_counter()
+        self.elapsed_before = 0.0  # seconds of the run this one resumes
+        self.last_val_seconds = 0.0
+        self.time_up = False
+        self.corrector = Corrector(data.class_weights, config.weight_strength) if config.self_correct else None
 
     # -- building -------------------------------------------------------------
     def make_loss(self):
-        return losses.get(self.config.loss, self.data.class_weights, self.ignore_index, gamma=self.config.focal_gamma)
+        weights = self.data.class_weights
+        if weights is not None and self.config.weight_strength != 1.0:
+            from segstudio.ml.correction import weights_at
 
-    def _optimizer(self, total_steps: int):
+            weights = weights_at(weights, self.config.weight_strength).tolist()
+        return losses.get(self.config.loss, weights, self.ignore_index, gamma=self.config.focal_gamma)
+
+    def _optimizer(self):
+        # a plain variable: _Bridge sets it before every batch from learning_rate_at()
+        return keras.optimizers.Adam(self.config.lr, clipnorm=self.config.clip_norm)
+
+    def progress(self, step: int) -> float:
+        """Fraction of the run done: of the time budget with ``minutes``, else of the steps."""
         c = self.config
-        lr = c.lr
-        if c.lr_schedule == "cosine":
-            lr = keras.optimizers.schedules.CosineDecay(c.lr, max(total_steps, 1), alpha=0.05)
-        return keras.optimizers.Adam(lr, clipnorm=c.clip_norm)
+        if c.minutes:
+            return min(1.0, self.elapsed() / (60.0 * c.minutes))
+        return min(1.0, step / max(1, c.epochs * c.steps_per_epoch))
+
+    def learning_rate_at(self, step: int) -> float:
+        """Linear warm-up, then cosine decay to 5% of the peak over the run's progress."""
+        c = self.config
+        warm = min(1.0, (step + 1) / c.warmup_steps) if c.warmup_steps else 1.0
+        if c.lr_schedule != "cosine":
+            return c.lr * warm
+        return c.lr * warm * (LR_FLOOR + (1 - LR_FLOOR) * 0.5 * (1 + math.cos(math.pi * self.progress(step))))
+
+    def nan_message(self, loss: float, epoch: int, batch: int) -> str:
+        kept = (f"the checkpoint of epoch {epoch - 1} is kept" if self.checkpoint_path.exists()
+                else "no checkpoint had been written yet")
+        return (f"loss became {loss} at epoch {epoch}, batch {batch}: training stopped; {kept} "
+                f"(try a lower learning rate than {self.config.lr:g})")
+
+    def elapsed(self) -> float:
+        return self.elapsed_before + time.perf_counter() - self.started
+
+    def out_of_time(self) -> bool:
+        """True when the budget, less one more validation, is spent."""
+        c = self.config
+        return bool(c.minutes) and self.elapsed() + self.last_val_seconds >= 60.0 * c.minutes
 
     def _build(self) -> keras.Model:
         c, d = self.config, self.data
-        total = c.epochs * c.steps_per_epoch
         if self.resume_from:
             model = keras.saving.load_model(str(self.resume_from), compile=True)
+            self.loss = model.loss
             return model
         if self.init_from:
             model = keras.saving.load_model(str(self.init_from), compile=False)
@@ -316,7 +343,8 @@ class Trainer:
                                   d.class_weights if weighted else None)
             model = build_unet(d.num_classes, d.channels, c.depth, c.filters, c.batch_norm,
                                c.dropout, d.mean, d.variance, output_bias=bias)
-        model.compile(optimizer=self._optimizer(total), loss=self.make_loss(), jit_compile=c.jit_compile)
+        self.loss = self.make_loss()
+        model.compile(optimizer=self._optimizer(), loss=self.loss, jit_compile=c.jit_compile)
         return model
 
     # -- epoch end ------------------------------------------------------------
@@ -326,13 +354,20 @@ class Trainer:
         iou: list[float | None] = []
         fg = acc = None
         alarm = None
+        t_val = time.perf_counter()
         if d.load_val is not None and d.n_val > 0:
             cm, val_loss = evaluate_split(self.model, d.load_val, d.n_val, d.num_classes,
-                                          self.ignore_index, self.make_loss())
+                                          self.ignore_index, self.loss or self.make_loss())
             iou = [_finite(v) for v in per_class_iou(cm)]
             fg = _finite(foreground_miou(cm, d.ignore_ids))
             acc = _finite(pixel_accuracy(cm))
             alarm = collapse_alarm(cm, ignore_ids=d.ignore_ids)
+        self.last_val_seconds = time.perf_counter() - t_val
+        adjustment = None
+        if self.corrector is not None and self.loss is not None:
+            adjustment = self.corrector.after_epoch(alarm, lambda w: losses.set_class_weights(self.loss, w))
+            if adjustment:
+                self.callbacks.on_message(f"epoch {epoch}: {adjustment}")
         improved = False
         score = fg if fg is not None else (-train_loss if math.isfinite(train_loss) else None)
         if score is not None and (self.best is None or score > self.best):
@@ -340,10 +375,13 @@ class Trainer:
             save_inference_model(self.model, self.model_path)
             self.saved_model = True
         _save_atomic(self.model, self.checkpoint_path)
-        state = {"epoch": epoch, "best": self.best, "config": self.config.to_dict()}
+        state = {"epoch": epoch, "best": self.best, "config": self.config.to_dict(),
+                 "elapsed": self.elapsed()}
         _state_path(self.checkpoint_path).write_text(json.dumps(state))
         report = EpochReport(epoch, self.config.epochs, train_loss, _finite(val_loss), iou, fg, acc,
-                             alarm, seconds, cm, improved)
+                             alarm, seconds, cm, improved, adjustment,
+                             [] if cm is None else cm.sum(1).astype(int).tolist(),
+                             self.elapsed(), self.config.minutes)
         self.history.append(report)
         self.callbacks.on_epoch(report)
 
@@ -355,6 +393,7 @@ class Trainer:
         if self.resume_from:
             state = read_checkpoint_state(self.resume_from)
             start_epoch = int(state.get("epoch", 0))
+            self.elapsed_before = float(state.get("elapsed", 0.0))
             # the resumed run writes its own model file: its best starts afresh
         use_gpu = _gpu_present()
         if c.mixed_precision == "on" or (c.mixed_precision == "auto" and use_gpu):
@@ -377,10 +416,12 @@ class Trainer:
         if start_epoch >= c.epochs:
             return TrainResult("finished", "nothing to do: the checkpoint already has every epoch",
                                start_epoch, self.best, None, str(self.checkpoint_path))
+        length = (f"for {c.minutes:g} minutes (at most {c.epochs - start_epoch} epochs)" if c.minutes
+                  else f"{c.epochs - start_epoch} epochs")
         self.callbacks.on_message(
-            f"training {c.epochs - start_epoch} epochs x {c.steps_per_epoch} steps, batch {c.batch}, "
-            f"crop {c.crop}, loss {c.loss}"
+            f"training {length} x {c.steps_per_epoch} steps, batch {c.batch}, crop {c.crop}, loss {c.loss}"
         )
+        self.started = time.perf_counter()
         try:
             self.model.fit(ds, epochs=c.epochs, initial_epoch=start_epoch,
                            steps_per_epoch=c.steps_per_epoch, callbacks=[_Bridge(self)], verbose=0,
@@ -389,7 +430,8 @@ class Trainer:
             if c.mixed_precision != "off" and keras.mixed_precision.global_policy().name != "float32":
                 keras.mixed_precision.set_global_policy("float32")
         done = start_epoch + len(self.history)
-        status, message = self.stop_reason or ("finished", f"finished {done} epochs")
+        spent = f"the {c.minutes:g}-minute budget spent, " if self.time_up else ""
+        status, message = self.stop_reason or ("finished", f"finished: {spent}{done} epochs")
         fgs = [h.fg_miou for h in self.history if h.fg_miou is not None]
         return TrainResult(
             status, message, done, max(fgs) if fgs else None,

@@ -17,7 +17,7 @@ from segstudio.store.project import Project
 
 
 def write_demo_files(folder: str | Path, n: int = 200, seed: int = 0, size: int = 256,
-                     progress: Callable[[int, int], None] | None = None) -> Path:
+                     progress: Callable[[int, int], None] | None = None, objects: str = "blobs") -> Path:
     """images/, masks/ and classes.json under ``folder``; returns the classes file."""
     from PIL import Image
 
@@ -26,7 +26,7 @@ def write_demo_files(folder: str | Path, n: int = 200, seed: int = 0, size: int 
     (root / "masks").mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     for i in range(n):
-        image, mask = demo_sample(rng, size)
+        image, mask = demo_sample(rng, size, objects)
         name = f"demo_{i:04d}.png"
         Image.fromarray(image).save(root / "images" / name)
         write_mask(root / "masks" / name, mask, MaskFormat.INDEX8)
@@ -42,8 +42,9 @@ def write_demo_files(folder: str | Path, n: int = 200, seed: int = 0, size: int 
 
 
 def make_demo(folder: str | Path, n: int = 200, seed: int = 0, size: int = 256,
-              progress: Callable[[int, int], None] | None = None) -> tuple[Project, ImportReport]:
+              progress: Callable[[int, int], None] | None = None,
+              objects: str = "blobs") -> tuple[Project, ImportReport]:
     """Generate the demo data set in ``folder`` and make ``folder`` a project over it."""
     root = Path(folder)
-    classes_file = write_demo_files(root, n=n, seed=seed, size=size, progress=progress)
+    classes_file = write_demo_files(root, n=n, seed=seed, size=size, progress=progress, objects=objects)
     return import_folder(root, root / "images", root / "masks", classes_file)

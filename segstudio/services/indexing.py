@@ -1,4 +1,4 @@
-"""Per-class pixel statistics: count masks that changed since they were last counted."""
+"""Per-class pixel statistics and the fingerprint: measure masks that changed since they were last counted."""
 
 from __future__ import annotations
 
@@ -9,10 +9,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from segstudio.core.classes import ClassTable
 from segstudio.core.errors import BadFileError
 from segstudio.core.stats import fast_bincount, split_bincount
+from segstudio.io.images import read_image
 from segstudio.io.masks import check_labels, decode_mask
+from segstudio.services.fingerprint import measure
 from segstudio.store.project import CountUpdate, ImageRecord, Project
 
 Progress = Callable[[int, int], None]
@@ -31,6 +35,7 @@ class IndexReport:
 @dataclass(frozen=True)
 class _Job:
     image_id: int
+    image: Path
     mask: Path
     size: tuple[int, int]
     mask_bytes: int
@@ -46,7 +51,12 @@ def _count_job(job: _Job, table: ClassTable) -> CountUpdate:
     raw = fast_bincount(m.labels)
     check_labels(job.mask, raw, table)
     mc = split_bincount(raw, table.num_classes, table.ignore_ids)
-    return CountUpdate(job.image_id, mc.pixels, mc.ignored, job.mask_bytes, job.mask_mtime)
+    try:  # the intensities are a nicety of the fingerprint: a bad image fails at training, by name
+        image = read_image(job.image)
+    except BadFileError:
+        image = None
+    fp = measure(job.image_id, image, m.labels, np.flatnonzero(mc.pixels))
+    return CountUpdate(job.image_id, mc.pixels, mc.ignored, job.mask_bytes, job.mask_mtime, fp)
 
 
 def _count_chunk(jobs: list[_Job], table: ClassTable) -> list[CountUpdate | tuple[str, str]]:
@@ -81,6 +91,7 @@ def reindex(
     report = IndexReport()
     table = project.class_table()
     jobs: list[_Job] = []
+    measured = project.fingerprinted_ids()  # projects indexed before fingerprints get them now
     for rec in project.images(labelled_only=True):
         report.checked += 1
         assert rec.abs_mask_path is not None
@@ -89,8 +100,8 @@ def reindex(
         except OSError:
             report.failed.append((rec.abs_mask_path, "mask file not found"))
             continue
-        if force or _needs_count(rec, st):
-            jobs.append(_Job(rec.id, rec.abs_mask_path, (rec.width, rec.height), st.st_size, st.st_mtime))
+        if force or _needs_count(rec, st) or rec.id not in measured:
+            jobs.append(_Job(rec.id, rec.abs_path, rec.abs_mask_path, (rec.width, rec.height), st.st_size, st.st_mtime))
 
     chunks = [jobs[i : i + CHUNK] for i in range(0, len(jobs), CHUNK)]
 
@@ -136,7 +147,7 @@ def index_image(project: Project, image_id: int) -> CountUpdate:
         st = os.stat(rec.abs_mask_path)
     except OSError:
         raise BadFileError(rec.abs_mask_path, "mask file not found") from None
-    job = _Job(rec.id, rec.abs_mask_path, (rec.width, rec.height), st.st_size, st.st_mtime)
+    job = _Job(rec.id, rec.abs_path, rec.abs_mask_path, (rec.width, rec.height), st.st_size, st.st_mtime)
     update = _count_job(job, project.class_table())
     project.set_counts([update])
     return update

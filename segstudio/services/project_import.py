@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,13 +10,13 @@ import numpy as np
 
 from segstudio.core.classes import VOC_VOID, ClassInfo, ClassTable, load_class_table
 from segstudio.core.errors import BadFileError, ProjectError
+from segstudio.core.split import VAL_PERCENT, path_hash, stratified_split
 from segstudio.core.stats import split_bincount
 from segstudio.io.images import is_image_file, read_image
 from segstudio.io.masks import MaskFormat, check_labels, decode_mask
 from segstudio.store.project import CountUpdate, Project
 
 Progress = Callable[[int, int], None]
-VAL_PERCENT = 15
 
 
 @dataclass
@@ -43,7 +42,7 @@ class _Pending:
 
 def stable_split(rel_path: str, val_percent: int = VAL_PERCENT) -> str:
     """Same answer on every machine and every run: a CRC of the relative path."""
-    return "val" if zlib.crc32(rel_path.encode()) % 100 < val_percent else "train"
+    return "val" if path_hash(rel_path) % 100 < val_percent else "train"
 
 
 def find_mask(image: Path, masks_dir: Path | None, masks_by_stem: dict[str, Path]) -> Path | None:
@@ -142,7 +141,10 @@ def import_folder(
             st = item.mask.stat()
             updates.append(CountUpdate(image_id, mc.pixels, mc.ignored, st.st_size, st.st_mtime))
     project.set_counts(updates)
-    ensure_validation_image(project)
+    from segstudio.services.indexing import reindex  # measures the fingerprints
+
+    reindex(project)
+    split_by_class_presence(project)
     if progress:
         progress(len(images), len(images))
     return project, report
@@ -167,9 +169,28 @@ def _settle_class_table(table: ClassTable | None, pending: list[_Pending]) -> Cl
     return ClassTable.from_ids(values, ignore_ids=[VOC_VOID] if palette_void else [])
 
 
+def split_by_class_presence(project: Project, percent: int = VAL_PERCENT) -> tuple[int, int]:
+    """Re-split the labelled train/val images so every class with two or more images is in
+    validation (core.split); test images stay. Returns (validation images, labelled images)."""
+    table = project.class_table()
+    ids, counts = project.counts_matrix(None, labelled_only=True)
+    by_id = {r.id: r for r in project.images(labelled_only=True)}
+    rows = [k for k, i in enumerate(ids) if by_id[i].split in ("train", "val")]
+    keys = [by_id[ids[k]].path for k in rows]
+    exclude = [0, *table.ignore_ids]
+    to_val = stratified_split(keys, counts[rows] > 0, percent, exclude)
+    val_ids = [ids[k] for k, v in zip(rows, to_val, strict=True) if v]
+    train_ids = [ids[k] for k, v in zip(rows, to_val, strict=True) if not v]
+    if val_ids:
+        project.set_split(val_ids, "val")
+    if train_ids:
+        project.set_split(train_ids, "train")
+    return len(val_ids), len(by_id)
+
+
 def ensure_validation_image(project: Project) -> None:
     """At least one validation image once there are two labelled ones (never a split of 0)."""
     labelled = project.images(labelled_only=True)
     if len(labelled) >= 2 and not any(r.split == "val" for r in labelled):
-        pick = min(labelled, key=lambda r: zlib.crc32(r.path.encode()))
+        pick = min(labelled, key=lambda r: path_hash(r.path))
         project.set_split([pick.id], "val")

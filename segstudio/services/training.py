@@ -12,7 +12,6 @@ import shutil
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
@@ -22,25 +21,22 @@ from segstudio.core.errors import SegstudioError
 from segstudio.core.weights import class_weights
 from segstudio.io.images import read_image
 from segstudio.io.masks import read_mask
+from segstudio.ml.config import DEFAULT_WEIGHT_CLIP, DEFAULT_WEIGHT_SCHEME, TrainConfig
 from segstudio.ml.data import default_ignore_index
 from segstudio.ml.export import input_spec, write_card
 from segstudio.ml.predict import load_model
-from segstudio.ml.trainer import (
-    EpochReport,
-    NullCallbacks,
-    TrainCallbacks,
-    TrainConfig,
-    TrainData,
-    Trainer,
-)
+from segstudio.ml.trainer import EpochReport, NullCallbacks, TrainCallbacks, TrainData, Trainer
 from segstudio.ml.unet import image_stats
+from segstudio.services.planning import plan_for_project
 from segstudio.store.project import ImageRecord, Project
 
-#: Defaults chosen with benchmarks/bench_quality.py (see docs/ml.md).
-DEFAULTS: dict = {"weights": "sqrt", "clip": 50.0}
+#: project-level defaults (weight scheme and clip), from ml.config
+DEFAULTS: dict = {"weights": DEFAULT_WEIGHT_SCHEME, "clip": DEFAULT_WEIGHT_CLIP}
 
 # keys of the run config that are not TrainConfig fields
-_EXTRA_KEYS = ("weights", "clip", "resume", "init_from", "out")
+_EXTRA_KEYS = ("weights", "clip", "resume", "init_from", "out", "plan")
+#: with a time budget and no epoch count, epochs only cap the run
+EPOCH_CAP = 100_000
 
 
 def model_classes(table: ClassTable) -> int:
@@ -97,7 +93,7 @@ class CachedLoader:
 
 def split_config(config: dict) -> tuple[TrainConfig, dict]:
     """Separate TrainConfig fields from the project-level options; reject unknown keys."""
-    known = {f.name for f in fields(TrainConfig)}
+    known = TrainConfig.field_names()
     unknown = set(config) - known - set(_EXTRA_KEYS)
     if unknown:
         raise SegstudioError(f"unknown training option(s): {', '.join(sorted(unknown))}")
@@ -195,6 +191,26 @@ def model_card(table: ClassTable, num_classes: int, tc: TrainConfig, extra: dict
     }
 
 
+def planned_config(project: Project, config: dict) -> dict:
+    """The user's settings on top of the project's plan (``config["plan"]`` records it).
+
+    Epochs without minutes train epochs x steps (no budget); otherwise the plan's (or the
+    user's) minutes bound the run and epochs only cap it.
+    """
+    user = {k: v for k, v in config.items() if v is not None}
+    parent = user.get("init_from")
+    if parent is not None and (isinstance(parent, int) or str(parent).isdigit()):
+        prev = project.run(int(parent)).config  # fine-tuning keeps the parent's architecture
+        user = {**{k: prev[k] for k in ("depth", "filters", "crop") if k in prev}, **user}
+    plan = plan_for_project(project, user.get("minutes"), user)
+    merged = {**plan.config(), **user, "plan": plan.to_json()}
+    if "epochs" in user and "minutes" not in user:
+        merged["minutes"] = None
+    elif "epochs" not in user:
+        merged["epochs"] = EPOCH_CAP
+    return merged
+
+
 def train_project(
     project: Project,
     config: dict,
@@ -230,6 +246,8 @@ def train_project(
             init_path = str(src)
         if not init_path or not Path(init_path).exists():
             raise SegstudioError(f"no model to fine-tune from: {init_path or src}")
+    if resume_ckpt is None:
+        config = planned_config(project, config)
     tc, extra = split_config(config)
     data, summary, train_records = prepare(project, tc, extra)
     if pixel_weights is not None:

@@ -1,21 +1,22 @@
 """What the training panel offers before a run, without importing TensorFlow.
 
-Defaults are read from the source of ``ml.trainer.TrainConfig`` and
-``services.training.DEFAULTS`` (importing them would import TensorFlow into the GUI
-process); tests/qt/test_training_panel.py checks them, and the loss names, against the
-imported modules.
+Every default comes from ``segstudio.ml.config`` (Keras-free), the same module the
+trainer and the CLI read.
 """
 
 from __future__ import annotations
 
-import ast
-import importlib.util
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from segstudio.core.weights import SCHEMES, class_weights, loss_share
+from segstudio.ml.config import (
+    DEFAULT_WEIGHT_CLIP,
+    DEFAULT_WEIGHT_SCHEME,
+    LOSS_CHOICES,
+    TrainConfig,
+)
 from segstudio.store.project import Project
 
 #: preset -> (filters, depth)
@@ -28,51 +29,19 @@ PRESETS: dict[str, tuple[int, int]] = {
 }
 DEFAULT_PRESET = "medium (16 filters, depth 4)"
 PANEL_KEYS = ("loss", "filters", "depth", "batch", "crop", "epochs", "steps_per_epoch", "lr")
-_FALLBACK = {"loss": "focal+dice", "filters": 16, "depth": 4, "batch": 64, "crop": 32, "epochs": 10,
-             "steps_per_epoch": 50, "lr": 1e-2}
-
-
-def _module_source(name: str) -> ast.Module | None:
-    spec = importlib.util.find_spec(name)
-    if spec is None or not spec.origin:
-        return None
-    return ast.parse(Path(spec.origin).read_text(encoding="utf-8"))
 
 
 def engine_defaults() -> dict:
-    """The panel's fields as ``ml.trainer.TrainConfig`` defaults them, read from its source
-    (importing it would import TensorFlow: seconds, and a frozen GUI)."""
-    try:
-        tree = _module_source("segstudio.ml.trainer")
-        cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "TrainConfig")
-        found = {st.target.id: ast.literal_eval(st.value) for st in cls.body
-                 if isinstance(st, ast.AnnAssign) and isinstance(st.target, ast.Name) and st.value is not None}
-        return {k: found.get(k, _FALLBACK[k]) for k in PANEL_KEYS}
-    except (OSError, SyntaxError, ValueError, StopIteration, AttributeError):
-        return dict(_FALLBACK)
-
-
-def service_defaults() -> dict:
-    """``services.training.DEFAULTS`` (weight scheme and clip), read the same way."""
-    try:
-        tree = _module_source("segstudio.services.training")
-        for st in tree.body:
-            target = st.target if isinstance(st, ast.AnnAssign) else (st.targets[0] if isinstance(st, ast.Assign) else None)
-            if isinstance(target, ast.Name) and target.id == "DEFAULTS":
-                return dict(ast.literal_eval(st.value))
-    except (OSError, SyntaxError, ValueError, AttributeError):
-        pass
-    return {"weights": "sqrt", "clip": 50.0}
+    """The panel's fields as ``ml.config.TrainConfig`` defaults them."""
+    d = TrainConfig().to_dict()
+    return {k: d[k] for k in PANEL_KEYS}
 
 
 #: TrainConfig defaults the panel shows
 DEFAULTS = engine_defaults()
-LOSS_PARTS = ("ce", "wce", "focal", "dice", "gdice", "tversky")
-LOSSES: list[str] = [DEFAULTS["loss"]] + [x for x in ("focal+dice", "wce+dice", "wce", "focal", "dice", "gdice",
-                                                      "tversky", "wce+gdice", "ce") if x != DEFAULTS["loss"]]
+LOSSES: list[str] = [DEFAULTS["loss"]] + [x for x in LOSS_CHOICES if x != DEFAULTS["loss"]]
 WEIGHT_SCHEMES = list(SCHEMES)
-_svc = service_defaults()
-DEFAULT_SCHEME, DEFAULT_CLIP = str(_svc.get("weights", "sqrt")), float(_svc.get("clip") or 50.0)
+DEFAULT_SCHEME, DEFAULT_CLIP = DEFAULT_WEIGHT_SCHEME, DEFAULT_WEIGHT_CLIP
 
 
 @dataclass
@@ -103,18 +72,11 @@ def split_summary(project: Project) -> tuple[int, int]:
 
 
 def set_validation_percent(project: Project, percent: int) -> tuple[int, int]:
-    """Re-split labelled train/val images: a stable ``percent`` % (by path hash) go to val,
-    at least one once there are two labelled images. Test images stay. Returns split_summary."""
-    from segstudio.services.project_import import ensure_validation_image, stable_split
+    """Re-split labelled train/val images: about ``percent`` % go to val, stratified so every
+    class with two or more images is in validation (stable: path hashes). Test images stay."""
+    from segstudio.services.project_import import split_by_class_presence
 
-    labelled = [r for r in project.images(labelled_only=True) if r.split in ("train", "val")]
-    to_val = [r.id for r in labelled if stable_split(r.path, int(percent)) == "val"]
-    to_train = [r.id for r in labelled if r.id not in set(to_val)]
-    if to_val:
-        project.set_split(to_val, "val")
-    if to_train:
-        project.set_split(to_train, "train")
-    ensure_validation_image(project)
+    split_by_class_presence(project, int(percent))
     return split_summary(project)
 
 

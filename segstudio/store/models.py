@@ -134,3 +134,11 @@ class CorrectionRow(Base):
     applied_run_id: Mapped[int | None] = mapped_column(
         ForeignKey("training_runs.id", ondelete="SET NULL"), default=None
     )
+
+
+class FingerprintRow(Base):
+    """One image's measured fingerprint (``core.fingerprint.ImageFingerprint.to_json``)."""
+
+    __tablename__ = "image_fingerprints"
+    image_id: Mapped[int] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"), primary_key=True)
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)

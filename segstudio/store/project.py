@@ -20,10 +20,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from segstudio.core.classes import ClassInfo, ClassTable, parse_color
 from segstudio.core.errors import ProjectError
+from segstudio.core.fingerprint import Fingerprint, ImageFingerprint, summarize
 from segstudio.store.models import (
     ClassCountRow,
     ClassRow,
     EpochRow,
+    FingerprintRow,
     ImageRow,
     ModelRow,
     RunRow,
@@ -116,6 +118,7 @@ class CountUpdate:
     ignored: int
     mask_bytes: int
     mask_mtime: float
+    fingerprint: ImageFingerprint | None = None  # stored with the counts, replaced together
 
 
 def _clean_float(x: float | None) -> float | None:
@@ -321,6 +324,11 @@ class Project:
             for chunk in range(0, len(ids), 500):
                 part = ids[chunk : chunk + 500]
                 s.execute(delete(ClassCountRow).where(ClassCountRow.image_id.in_(part)))
+                s.execute(delete(FingerprintRow).where(FingerprintRow.image_id.in_(part)))
+            prints = [{"image_id": u.image_id, "data": u.fingerprint.to_json()}
+                      for u in updates if u.fingerprint is not None]
+            if prints:
+                s.execute(insert(FingerprintRow.__table__), prints)
             if rows:
                 s.execute(insert(ClassCountRow.__table__), rows)  # Core executemany: no ORM bookkeeping
             s.execute(
@@ -339,6 +347,7 @@ class Project:
     def clear_counts(self, image_id: int) -> None:
         with self.session() as s, s.begin():
             s.execute(delete(ClassCountRow).where(ClassCountRow.image_id == image_id))
+            s.execute(delete(FingerprintRow).where(FingerprintRow.image_id == image_id))
             s.execute(
                 update(ImageRow)
                 .where(ImageRow.id == image_id)
@@ -395,6 +404,28 @@ class Project:
             ignored=int(sum(r.ignored_pixels for r in labelled)),
             n_images=len(recs),
             n_labelled=len(labelled),
+        )
+
+    # -- fingerprint ---------------------------------------------------------
+    def image_fingerprints(self, split: str | None = None) -> list[ImageFingerprint]:
+        q = select(FingerprintRow.image_id, FingerprintRow.data)
+        if split is not None:
+            q = q.join(ImageRow, ImageRow.id == FingerprintRow.image_id).where(ImageRow.split == split)
+        with self.session() as s:
+            return [ImageFingerprint.from_json(i, d) for i, d in s.execute(q)]
+
+    def fingerprinted_ids(self) -> set[int]:
+        with self.session() as s:
+            return set(s.scalars(select(FingerprintRow.image_id)))
+
+    def fingerprint(self, split: str | None = "train") -> Fingerprint:
+        """The labelled images of ``split`` (None: all) summarised for the training plan."""
+        table = self.class_table()
+        recs = [r for r in self.images(split=split) if r.labelled]
+        totals = self.class_totals(split)
+        return summarize(
+            ((r.width, r.height, r.channels) for r in recs), totals.pixels, totals.images,
+            self.image_fingerprints(split), {c.id: c.name for c in table}, table.trainable_ids,
         )
 
     # -- settings ----------------------------------------------------------

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import threading
-from dataclasses import fields
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -143,19 +142,6 @@ def test_plot_helpers_and_alarm_banner(qtbot):
     p.add_epoch({"epoch": 2, "epochs": 3, "train_loss": 0.5, "val_loss": 0.6, "per_class_iou": [0.99, 0.3],
                  "fg_miou": 0.3, "pixel_accuracy": 0.99, "alarm": None, "seconds": 1})
     assert not p.alarm_visible
-
-
-def test_setup_defaults_mirror_the_engine():
-    from segstudio.ml.losses import NAMES
-    from segstudio.ml.trainer import TrainConfig
-    from segstudio.services.training import DEFAULTS as SERVICE_DEFAULTS
-    from segstudio.services.training_setup import DEFAULT_CLIP, DEFAULT_SCHEME, DEFAULTS, LOSSES
-
-    defaults = {f.name: f.default for f in fields(TrainConfig)}
-    assert {k: defaults[k] for k in DEFAULTS} == DEFAULTS
-    assert (DEFAULT_SCHEME, DEFAULT_CLIP) == (SERVICE_DEFAULTS["weights"], SERVICE_DEFAULTS["clip"])
-    for spec in LOSSES:
-        assert all(part in NAMES for part in spec.split("+")), spec
 
 
 def test_device_list_comes_from_tensorflow(qtbot, window):

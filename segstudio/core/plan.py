@@ -1,0 +1,169 @@
+"""The training plan: every recipe choice derived from the data set's fingerprint, the device
+and a time budget by fixed rules, each with a one-line reason (nnU-Net's idea, for 2-D,
+extreme imbalance and a desktop budget). numpy + stdlib only.
+
+The rules were chosen with benchmarks/bench_quality.py on four data sets (the demo set,
+demo variants with large and with thin objects, and a real EM set), at the same
+wall-clock budget and over three seeds; docs/ml.md has the table. A value the user sets
+overrides the rule and is marked as theirs.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from segstudio.core.fingerprint import Fingerprint
+
+MIN_CROP = 32
+MAX_CROP = {"cpu": 256, "gpu": 512}
+CONTEXT = 2.0  # crop side / 95th-percentile object extent: the object plus as much around it
+BOTTLENECK = 4  # smallest side at the bottom of the U (px)
+MAX_DEPTH = 5
+FILTERS = {"cpu": 16, "gpu": 32}
+PIXELS_PER_STEP = {"cpu": 1 << 16, "gpu": 1 << 20}  # crop pixels per optimizer step
+MIN_BATCH, MAX_BATCH = 2, 64
+RARE_SHARE = 0.01  # a foreground class under 1% of the pixels is "rare"
+RARE_FRACTION = {True: 0.5, False: 1 / 3}  # crops centred on a rare-class pixel (nnU-Net: 1/3)
+WEIGHT_CLIP = 10.0  # max/min class weight: with rare-class crops, stronger weights flood
+VAL_SHARE = 0.15  # validation at most ~15% of the training time
+TRAIN_COST = 3.0  # a training pixel costs ~3x an inference pixel (forward + backward)
+MIN_STEPS, MAX_STEPS = 20, 1000
+DEFAULT_MINUTES = {"cpu": 10.0, "gpu": 30.0}
+LR = 3e-3
+LOSS = "wce+dice"
+WEIGHT_SCHEME = "sqrt"
+
+
+@dataclass(frozen=True)
+class Device:
+    kind: str = "cpu"  # "cpu" | "gpu"
+    cores: int = 1
+    gpu_memory_gb: float | None = None
+
+    def describe(self) -> str:
+        if self.kind == "gpu":
+            mem = f", {self.gpu_memory_gb:.0f} GB" if self.gpu_memory_gb else ""
+            return f"GPU{mem}"
+        return f"CPU, {self.cores} core{'s' if self.cores != 1 else ''}"
+
+
+@dataclass
+class Choice:
+    key: str  # a TrainConfig field or "weights" / "clip"
+    value: Any
+    reason: str
+    source: str = "plan"  # "plan" | "user"
+
+
+@dataclass
+class Plan:
+    choices: list[Choice] = field(default_factory=list)
+
+    def config(self) -> dict:
+        return {c.key: c.value for c in self.choices}
+
+    def get(self, key: str) -> Any:
+        return self.config()[key]
+
+    def to_json(self) -> list[dict]:
+        return [asdict(c) for c in self.choices]
+
+    @classmethod
+    def from_json(cls, rows: list[dict]) -> Plan:
+        return cls([Choice(**r) for r in rows])
+
+    def lines(self) -> list[str]:
+        width = max((len(c.key) for c in self.choices), default=0)
+        return [f"{c.key:<{width}}  {_fmt(c.value):<10} {c.reason}" for c in self.choices]
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:g}"
+    return str(v)
+
+
+def _round_up(x: float, grid: int) -> int:
+    return int(math.ceil(x / grid) * grid)
+
+
+def make_plan(fp: Fingerprint, device: Device | None = None, minutes: float | None = None,
+              overrides: dict | None = None, val_pixels: int | None = None) -> Plan:
+    """The plan for training on ``fp`` (the training split) on ``device`` within ``minutes``.
+
+    ``overrides`` (key -> value, None = not set) replace single choices; later rules use
+    the overridden values (a user's crop sets the depth and the batch).
+    ``val_pixels``: pixels of the validation images, for the validation cadence.
+    """
+    device = device or Device()
+    kind = device.kind if device.kind in MAX_CROP else "cpu"
+    user = {k: v for k, v in (overrides or {}).items() if v is not None}
+    plan = Plan()
+
+    def choose(key: str, value: Any, reason: str) -> Any:
+        if key in user:
+            plan.choices.append(Choice(key, user[key], f"set by you (the plan: {_fmt(value)}, {reason})", "user"))
+            return user[key]
+        plan.choices.append(Choice(key, value, reason))
+        return value
+
+    side = max(min(fp.width_min or 0, fp.height_min or 0), BOTTLENECK * 4)
+    fg = [c for c in fp.foreground if c.extent_p95]
+    # crop: context for the objects of the class with the largest 95th-percentile extent
+    widest = max(fg, key=lambda c: c.extent_p95, default=None)
+    cap = min(side, MAX_CROP[kind])
+    if widest is None:
+        raw, why = min(64, cap), "no objects measured yet (run 'segstudio index'): 64 px"
+    else:
+        raw = min(max(CONTEXT * widest.extent_p95, MIN_CROP), cap)
+        why = (f"95% of class {widest.id} ({widest.name})'s objects are <= {widest.extent_p95} px; "
+               f"{CONTEXT:g}x that for context")
+        if CONTEXT * widest.extent_p95 > cap:
+            why += f", capped at {'the smallest image side' if cap == side else f'{cap} px on a {kind.upper()}'}"
+        elif CONTEXT * widest.extent_p95 < MIN_CROP:
+            why += f", at least {MIN_CROP} px"
+    user_crop = user.get("crop")
+    depth_basis = user_crop or raw
+    depth = max(2, min(MAX_DEPTH, int(math.floor(math.log2(max(depth_basis, 16) / BOTTLENECK)))))
+    grid = 2 ** depth
+    crop = min(_round_up(raw, grid), max(grid, side // grid * grid))
+    crop = choose("crop", crop, why + f" (on the {grid}-px pooling grid)")
+    depth = choose("depth", depth, f"{crop}-px crops pool down to >= {BOTTLENECK} px")
+    if crop % (2 ** depth):
+        raise ValueError(f"crop {crop} is not a multiple of 2**depth = {2 ** depth}")
+    choose("filters", FILTERS[kind], f"{device.describe()}: {FILTERS[kind]} filters keep steps fast")
+    batch = max(MIN_BATCH, min(MAX_BATCH, round(PIXELS_PER_STEP[kind] / crop**2)))
+    batch = choose("batch", batch, f"~{PIXELS_PER_STEP[kind] // 1024}k crop pixels per step on a {kind.upper()}")
+    choose("loss", LOSS, "weighted CE for every pixel + soft Dice, which does not depend on pixel counts")
+    choose("weights", WEIGHT_SCHEME, "inverse square-root frequency: moderate, never 0 for a present class")
+    rare = [c for c in fp.foreground if c.pixel_share < RARE_SHARE]
+    rare_on = bool(rare)
+    clip = choose("clip", WEIGHT_CLIP, "the rare-class crops already oversample; stronger weights flood the background")
+    del clip
+    if rare_on:
+        names = ", ".join(c.name for c in sorted(rare, key=lambda c: c.pixel_share)[:3])
+        why = (f"{len(rare)} class{'es' if len(rare) != 1 else ''} under {RARE_SHARE:.0%} of the pixels "
+               f"({names}{', ...' if len(rare) > 3 else ''})")
+    else:
+        why = f"no class under {RARE_SHARE:.0%} of the pixels: nnU-Net's third"
+    choose("rare_fraction", round(RARE_FRACTION[rare_on], 3), why)
+    choose("lr", LR, "Adam with warm-up and cosine decay over the budget")
+    budget = minutes if minutes is not None else user.get("minutes")
+    if budget is None:
+        budget = DEFAULT_MINUTES[kind]
+        why = f"the default budget on a {kind.upper()}; the best validation checkpoint is kept"
+    else:
+        why = "your budget; the best validation checkpoint is kept"
+    user.pop("minutes", None)
+    plan.choices.append(Choice("minutes", float(budget), why, "user" if minutes is not None else "plan"))
+    step_px = batch * crop * crop
+    if val_pixels:
+        steps = math.ceil(val_pixels / (VAL_SHARE * TRAIN_COST * step_px))
+        steps = max(MIN_STEPS, min(MAX_STEPS, _round_up(steps, 10)))
+        why = f"validating {val_pixels / 1e6:.1f} M pixels takes <= ~{VAL_SHARE:.0%} of the time"
+    else:
+        steps, why = 100, "no validation images: a checkpoint every 100 steps"
+    choose("steps_per_epoch", steps, why)
+    return plan

@@ -1,0 +1,70 @@
+"""Training defaults and option names, Keras-free: the one place every layer reads them from.
+
+Importing this module must not import TensorFlow or Keras (the GUI reads it at start-up;
+tests/ml/test_config.py checks that). ``ml.trainer`` uses ``TrainConfig``; the CLI's help
+texts, ``services.training`` and the training panel read the same values from here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+#: loss part -> one line on what it does (CLI help, README); join parts with '+'.
+LOSS_PARTS: dict[str, str] = {
+    "ce": "plain cross-entropy (no class weights)",
+    "wce": "class-weighted cross-entropy, normalised by the weights (PyTorch)",
+    "focal": "focal loss, gamma=2, class-weighted",
+    "dice": "soft Dice averaged over all classes",
+    "gdice": "generalized Dice (Sudre 2017), 1/volume^2 class weights",
+    "tversky": "Tversky loss, alpha=beta=0.5 unless given",
+}
+#: the combinations offered in lists (the panel's loss menu), most useful first
+LOSS_CHOICES: tuple[str, ...] = ("focal+dice", "wce+dice", "ce+dice", "wce", "focal", "dice",
+                                 "gdice", "tversky", "wce+gdice", "ce")
+#: loss parts that take the class weights
+WEIGHTED_PARTS = ("wce", "focal")
+
+#: class-weight scheme and clip (max/min weight ratio) when neither the plan nor the user sets them
+DEFAULT_WEIGHT_SCHEME = "sqrt"
+DEFAULT_WEIGHT_CLIP = 50.0
+LR_SCHEDULES = ("cosine", "constant")
+
+
+@dataclass
+class TrainConfig:
+    """Every trainer option. These are the fall-backs; ``core.plan`` chooses per data set."""
+
+    loss: str = "focal+dice"
+    filters: int = 16
+    depth: int = 4
+    batch_norm: bool = True
+    dropout: float = 0.0
+    batch: int = 64
+    crop: int = 32
+    epochs: int = 10
+    steps_per_epoch: int = 50
+    minutes: float | None = None  # time budget: train until spent (epochs then only caps it)
+    lr: float = 1e-2
+    lr_schedule: str = "cosine"  # over steps, or over the time budget with ``minutes``
+    warmup_steps: int = 20
+    clip_norm: float | None = 1.0
+    seed: int = 0
+    rare_fraction: float = 0.67
+    repeat_threshold: float = 0.3
+    class_power: float = 0.5
+    focal_gamma: float = 2.0
+    weight_strength: float = 1.0  # class weights ** strength; the trainer lowers it on a flood
+    self_correct: bool = True  # act on collapse/flood alarms (see ml.trainer.Corrector)
+    mixed_precision: str = "auto"  # "auto": only when a GPU is present
+    jit_compile: bool | str = False
+    prior_init: bool = True  # start the logits at the (weighted) class priors
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def field_names(cls) -> set[str]:
+        return {f.name for f in fields(cls)}
+
+
+DEFAULTS = TrainConfig()
