@@ -95,7 +95,6 @@ class Learning(QtCore.QObject):
         ls.queueChanged.connect(queue.set_items)
         ls.correctionsChanged.connect(tp.set_pending_corrections)
         ls.splitChanged.connect(tp.set_split)
-        ls.weightPreviewChanged.connect(tp.set_weight_preview)
         ls.devicesReady.connect(tp.set_devices)
         ls.devicesFailed.connect(tp.devices_failed)
         ls.predictionChanged.connect(pred.set_prediction)
@@ -115,7 +114,11 @@ class Learning(QtCore.QObject):
         tp.startRequested.connect(ls.start_training)
         tp.cancelRequested.connect(ls.cancel_training)
         tp.splitRequested.connect(ls.set_validation_percent)
-        tp.weightsRequested.connect(ls.preview_weights)
+        # both loss-share charts: one computation (LearningSession.weight_preview)
+        tp.weightsRequested.connect(lambda scheme, clip: tp.set_weight_preview(*ls.weight_preview(scheme, clip)))
+        stats = self.window.stats_panel
+        stats.weightsRequested.connect(
+            lambda scheme, clip: stats.set_weight_preview(*ls.weight_preview(scheme, clip)))
         tp.devicesWanted.connect(ls.ask_devices)
         tp.message.connect(self._status)
         hist.runsSelected.connect(self._runs_selected)

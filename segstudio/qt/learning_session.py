@@ -74,7 +74,6 @@ class LearningSession(QtCore.QObject):
     queueChanged = QtCore.Signal(object)  # list[QueueItem]
     correctionsChanged = QtCore.Signal(int, int)  # images, pixels pending since the last run
     splitChanged = QtCore.Signal(int, int)  # labelled validation images, labelled images
-    weightPreviewChanged = QtCore.Signal(object, str)  # WeightPreview | None, problem ('' if none)
     predictionChanged = QtCore.Signal(object)  # ShownPrediction for the open image
     predictionsChanged = QtCore.Signal()  # cached results / image statuses changed
     predictingChanged = QtCore.Signal(bool)
@@ -214,8 +213,9 @@ class LearningSession(QtCore.QObject):
         except Exception as e:  # noqa: BLE001
             self.errors.report("Validation split", e)
 
-    def preview_weights(self, scheme: str, clip: float | None) -> WeightPreview | None:
-        """Class weights and loss shares on the training split; also sent on weightPreviewChanged."""
+    def weight_preview(self, scheme: str, clip: float | None) -> tuple[WeightPreview | None, str]:
+        """Class weights and loss shares on the training split, and a problem ('' if none):
+        what both loss-share charts draw."""
         pv, problem = None, ""
         if self.project is not None:
             try:
@@ -224,8 +224,7 @@ class LearningSession(QtCore.QObject):
                 problem = str(e)
             except Exception as e:  # noqa: BLE001
                 self.errors.report("Class weights", e)
-        self.weightPreviewChanged.emit(pv, problem)
-        return pv
+        return pv, problem
 
     def _mask_saved(self, image_id: int) -> None:
         # annotation.save_mask recorded the corrections and refreshed the prediction's scores

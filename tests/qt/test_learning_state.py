@@ -146,3 +146,16 @@ def test_reopening_a_project_shows_its_last_image(qtbot, demo_dir):
     assert win2.canvas.pixels is not None  # not a blank canvas
     assert win2.image_list.view.currentIndex().data(QtCore.Qt.ItemDataRole.UserRole) == third
     win2.close()
+
+
+def test_statistics_and_training_panels_chart_the_same_loss_shares(window):
+    import numpy as np
+
+    stats, tp = window.stats_panel, window.learning.training
+    assert tp.weight_preview is not None and stats.shares.size
+    np.testing.assert_allclose(stats.shares, tp.weight_preview.shares)  # same defaults, same numbers
+    stats.clip_spin.setValue(5)
+    assert not np.allclose(stats.shares, tp.weight_preview.shares)
+    tp.clip_spin.setValue(5)
+    np.testing.assert_allclose(stats.shares, tp.weight_preview.shares)
+    np.testing.assert_allclose(stats.weights, tp.weight_preview.weights)

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import time
 
-import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
 from segstudio.core.classes import ClassTable
 from segstudio.core.weights import SCHEMES
 from segstudio.qt.learning_session import ModelState, TrainRequest
-from segstudio.qt.theme import NEUTRAL_BAR, PLOT_BACKGROUND, PRIMARY_BUTTON_STYLE, SMALL_HINT_STYLE
+from segstudio.qt.theme import PLOT_BACKGROUND, PRIMARY_BUTTON_STYLE, SMALL_HINT_STYLE
+from segstudio.qt.widgets.loss_share_chart import draw_loss_shares
 from segstudio.qt.widgets.training_plots import TrainingPlots
 from segstudio.services import corrections, training_setup
 from segstudio.services.training_setup import DEFAULTS, LOSSES, PRESETS
@@ -61,6 +61,7 @@ class TrainingPanel(QtWidgets.QWidget):
         self.last_result: dict | None = None
         self._default_start: int | None = None
         self.reasons: dict[str, QtWidgets.QLabel] = {}
+        self.weight_preview = None  # services.training_setup.WeightPreview the chart shows
         self.plots = TrainingPlots()
         self._build_settings()
         split = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
@@ -299,26 +300,13 @@ class TrainingPanel(QtWidgets.QWidget):
         self.weightsRequested.emit(self.scheme_combo.currentData() or "", float(self.clip_spin.value()))
 
     def set_weight_preview(self, pv, problem: str = "") -> None:  # noqa: ANN001 - WeightPreview | None
-        self.weights_plot.clear()
         scheme = self.scheme_combo.currentData()
+        self.weight_preview = pv
+        draw_loss_shares(self.weights_plot, pv, self.table)
         self.weights_note.setText(problem or SCHEMES.get(scheme, ""))
         if pv is None or not pv.ids.size:
             return
-        floor = -4.0
-
-        def logp(s: np.ndarray) -> np.ndarray:
-            return np.where(s > 0, np.maximum(np.log10(np.maximum(s, 1e-12) * 100), floor), floor)
-
-        ids = pv.ids
-        brushes = [pg.mkBrush(*(self.table.get(int(i)).color if self.table.get(int(i)) else (200, 200, 200)))
-                   for i in ids]
-        self.weights_plot.addItem(pg.BarGraphItem(x=ids - 0.2, height=logp(pv.unweighted[ids]) - floor, y0=floor,
-                                                  width=0.4, brush=pg.mkBrush(*NEUTRAL_BAR), pen=None))
-        self.weights_plot.addItem(pg.BarGraphItem(x=ids + 0.2, height=logp(pv.shares[ids]) - floor, y0=floor,
-                                                  width=0.4, brushes=brushes, pen=None))
-        self.weights_plot.setYRange(floor, 2.05, padding=0)
-        self.weights_plot.setXRange(ids.min() - 0.7, ids.max() + 0.7, padding=0)
-        w = pv.weights[ids]
+        w = pv.weights[pv.ids]
         nz = w[w > 0]
         if nz.size:
             self.weights_note.setText(f"{SCHEMES.get(scheme, '')} Weights {nz.min():.3g} … {nz.max():.3g}; "
