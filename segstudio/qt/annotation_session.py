@@ -2,7 +2,7 @@
 
 ``AnnotationSession`` owns the :class:`Project`, the class table, the current image and its
 :class:`MaskModel`; widgets listen to its signals and call its methods. Work that may take
-long (merge) runs in a worker thread via :func:`run_in_thread`; every error goes to the one
+long (merge, re-index) runs in a qt.workers.Worker thread via :meth:`run_in_thread`; every error goes to the one
 :class:`ErrorReporter`.
 """
 
@@ -13,11 +13,11 @@ from dataclasses import replace
 from pathlib import Path
 
 from PySide6 import QtCore
-from superqt.utils import create_worker
 
 from segstudio.core.classes import ClassInfo, ClassTable
 from segstudio.core.editing import MaskChange, MaskModel
 from segstudio.qt.errors import ErrorReporter
+from segstudio.qt.workers.worker import Worker
 from segstudio.services import annotation
 from segstudio.services.annotation import EditableImage
 from segstudio.store.project import ClassTotals, ImageRecord, Project
@@ -220,7 +220,7 @@ class AnnotationSession(QtCore.QObject):
         self._reload_classes()
         return True
 
-    def merge_classes(self, source: int, target: int):  # noqa: ANN201 - a superqt worker
+    def merge_classes(self, source: int, target: int):  # noqa: ANN201 - a Worker
         """Merge in a worker thread; progress on ``busy``; the open image is saved first and
         reloaded after. Returns the worker (tests wait on its ``finished``)."""
         if self.project is None or not self.maybe_save():
@@ -248,7 +248,7 @@ class AnnotationSession(QtCore.QObject):
             on_yield=progress, on_finish=finished,
         )
 
-    def reindex(self, force: bool = False):  # noqa: ANN201 - a superqt worker
+    def reindex(self, force: bool = False):  # noqa: ANN201 - a Worker
         """Re-count changed masks (all with ``force``) in a worker thread, with progress."""
         if self.project is None or not self.maybe_save():
             return None
@@ -282,9 +282,10 @@ class AnnotationSession(QtCore.QObject):
 
     def run_in_thread(self, what: str, func, *args, on_yield=None, on_return=None,  # noqa: ANN001
                       on_finish=None, **kwargs):  # noqa: ANN201
-        """Run ``func`` (a function or a generator) in a worker thread; errors go to the reporter."""
-        worker = create_worker(func, *args, _start_thread=False, **kwargs)
-        if on_yield is not None and hasattr(worker, "yielded"):
+        """Run ``func`` (a function or a generator) in a :class:`Worker` thread; errors go to
+        the reporter."""
+        worker = Worker(func, *args, parent=self, **kwargs)
+        if on_yield is not None:
             worker.yielded.connect(on_yield)
         if on_return is not None:
             worker.returned.connect(on_return)

@@ -9,6 +9,7 @@ project: they get this state through the signals below and send requests back.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,13 +18,17 @@ from PySide6 import QtCore
 from segstudio.core.statuses import RunStatus
 from segstudio.qt.annotation_session import AnnotationSession
 from segstudio.qt.errors import ErrorReporter
-from segstudio.qt.workers.background import BackgroundJob
-from segstudio.qt.workers.prediction import PredictionJob
-from segstudio.qt.workers.training import TrainingJob, TrainingWorker
-from segstudio.services import corrections, model_choice, prediction_cache, training_setup
+from segstudio.qt.workers.worker import Worker
+from segstudio.services import (
+    child_tasks,
+    corrections,
+    model_choice,
+    prediction_cache,
+    training_setup,
+)
 from segstudio.services.devices import DeviceInfo
+from segstudio.services.job_events import BatchEvent, EpochEvent, MessageEvent, ProgressEvent
 from segstudio.services.prediction_cache import CachedPrediction, QueueItem
-from segstudio.services.subprocess_jobs import ChildJob
 from segstudio.services.training_setup import WeightPreview
 from segstudio.store.project import Project, RunRecord
 
@@ -100,10 +105,11 @@ class LearningSession(QtCore.QObject):
         self.include_corrected = False
         self.pending = (0, 0)
         self.shown = ShownPrediction(None)
-        self.prediction_job: PredictionJob | None = None
-        self.training_job: TrainingJob | None = None
+        self.prediction_job: Worker | None = None
+        self.training_job: Worker | None = None
         self._training_root: Path | None = None
-        self._device_job: BackgroundJob | None = None
+        self._training_t0 = 0.0
+        self._device_job: Worker | None = None
         annotation.projectOpened.connect(self.set_project)
         annotation.imageLoaded.connect(lambda image: self.load_prediction())
         annotation.maskSaved.connect(self._mask_saved)
@@ -257,7 +263,7 @@ class LearningSession(QtCore.QObject):
     def predicting(self) -> bool:
         return self.prediction_job is not None
 
-    def predict(self, image_ids: list[int]) -> PredictionJob | None:
+    def predict(self, image_ids: list[int]) -> Worker | None:
         """Predict ``image_ids`` with the active model in the background."""
         if self.project is None or not image_ids or self.prediction_job is not None:
             return None
@@ -265,10 +271,10 @@ class LearningSession(QtCore.QObject):
         if run is None:
             self.errors.report("Predict", "no trained model yet: train one in the Training panel first")
             return None
-        job = PredictionJob(self.project, image_ids, run.model_path, run.id, self)
-        job.progress.connect(self._prediction_progress)
-        job.imageDone.connect(self._image_predicted)
-        job.error.connect(lambda e: self.errors.report("Predict", e))
+        job = Worker(child_tasks.predict, self.project.root, list(image_ids), run.model_path, run.id, parent=self)
+        job.done_ids = []  # the images cached so far (kept when cancelled)
+        job.yielded.connect(self._prediction_step)
+        job.errored.connect(lambda e: self.errors.report("Predict", e))
         job.finished.connect(self._prediction_finished)
         self.prediction_job = job
         self.predictingChanged.emit(True)
@@ -277,19 +283,21 @@ class LearningSession(QtCore.QObject):
         return job
 
     def cancel_prediction(self) -> None:
+        """Stop after the image being predicted (its result is kept)."""
         if self.prediction_job is not None:
-            self.prediction_job.cancel()
+            self.prediction_job.quit()
 
-    def _prediction_progress(self, done: int, total: int) -> None:
-        self.predictionProgress.emit(done, total)
-        self.busy.emit("Predicting", done, max(total, 1))
+    def _prediction_step(self, event: ProgressEvent) -> None:
+        self.predictionProgress.emit(event.done, event.total)
+        self.busy.emit("Predicting", event.done, max(event.total, 1))
+        if event.image_id is not None:
+            self.prediction_job.done_ids.append(event.image_id)
+            if self.shown.image_id == event.image_id:
+                self.load_prediction()
 
-    def _image_predicted(self, image_id: int) -> None:
-        if self.shown.image_id == image_id:
-            self.load_prediction()
-
-    def _prediction_finished(self, ids: list) -> None:
+    def _prediction_finished(self) -> None:
         job, self.prediction_job = self.prediction_job, None
+        ids = job.done_ids if job is not None else []
         if job is not None:
             job.deleteLater()
         self.busy.emit("Predicting", 0, 0)
@@ -304,29 +312,41 @@ class LearningSession(QtCore.QObject):
     def training(self) -> bool:
         return self.training_job is not None
 
-    def start_training(self, request: TrainRequest) -> TrainingJob | None:
+    def start_training(self, request: TrainRequest) -> Worker | None:
+        """Train in a child process (TensorFlow never loads in the GUI process); the worker
+        thread relays its events. The run opens its own Project: the window may switch
+        projects while it writes epochs."""
         if self.project is None or self.training_job is not None:
             return None
-        cfg = request.config
-        worker = TrainingWorker(self.project, cfg, request.correction_weight, request.device)
-        worker.batch.connect(self.trainingBatch)
-        worker.epoch.connect(self.trainingEpoch)
-        worker.message.connect(self.trainingMessage)
-        worker.finished.connect(self._training_finished)
-        worker.error.connect(self._training_failed)
-        worker.done.connect(self._training_done)
-        self.training_job = TrainingJob(worker, self)
+        job = Worker(child_tasks.train, self.project.root, request.config, request.correction_weight,
+                     request.device, pass_abort=True, parent=self)
+        job.yielded.connect(self._training_event)
+        job.returned.connect(self._training_returned)
+        job.errored.connect(self._training_failed)
+        job.finished.connect(self._training_done)
+        self.training_job = job
         self._training_root = self.project.root
-        self.training_job.start()
+        self._training_t0 = time.perf_counter()
+        job.start()
         self.trainingStarted.emit()
-        return self.training_job
+        self.trainingMessage.emit("starting the training process (TensorFlow, data, model)…")
+        return job
 
     def cancel_training(self) -> None:
+        """The trainer stops after the current batch; the last checkpoint is kept."""
         if self.training_job is not None:
-            self.training_job.cancel()
+            self.training_job.quit()
 
-    def _training_finished(self, result: dict) -> None:
-        self.trainingFinished.emit(result)
+    def _training_event(self, event) -> None:  # noqa: ANN001 - services.job_events.JobEvent
+        if isinstance(event, BatchEvent):
+            self.trainingBatch.emit(event.epoch, event.step, event.steps, event.loss)
+        elif isinstance(event, EpochEvent):
+            self.trainingEpoch.emit(dict(event.report))
+        elif isinstance(event, MessageEvent):
+            self.trainingMessage.emit(event.text)
+
+    def _training_returned(self, result: dict) -> None:
+        self.trainingFinished.emit({**result, "seconds": time.perf_counter() - self._training_t0})
 
     def _training_failed(self, e: BaseException) -> None:
         self.errors.report("Training", e)
@@ -352,23 +372,24 @@ class LearningSession(QtCore.QObject):
         if self._device_job is not None:
             return
 
-        def ready(value: dict) -> None:
-            _DEVICES.append(DeviceInfo(value["devices"], value["versions"]))
-            self.devicesReady.emit(_DEVICES[0])
+        def ready(info: DeviceInfo) -> None:
+            _DEVICES.append(info)
+            self.devicesReady.emit(info)
 
         def failed(e: BaseException) -> None:
             self.errors.report("Devices", e)
             self.devicesFailed.emit()
 
-        self._device_job = BackgroundJob(lambda: ChildJob("devices", {}).run(), on_return=ready,
-                                         on_error=failed, parent=self)
+        self._device_job = Worker(child_tasks.devices, parent=self)
+        self._device_job.returned.connect(ready)
+        self._device_job.errored.connect(failed)
         self._device_job.start()
 
     def shutdown(self, ms: int = 60000) -> None:
         """Window closing: stop predicting after the current image, cancel training, wait."""
         for job in (self.prediction_job, self.training_job):
             if job is not None:
-                job.cancel()
+                job.quit()
                 job.wait(ms)
-        if self._device_job is not None and self._device_job.running:
+        if self._device_job is not None and self._device_job.is_running:
             self._device_job.wait(ms)

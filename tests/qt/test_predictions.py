@@ -160,4 +160,4 @@ def test_closing_the_window_while_predicting_stops_cleanly(qtbot, trained_window
     job = win.learning.session.predict([r.id for r in win.session.images()])
     qtbot.waitUntil(lambda: len(job.done_ids) >= 1, timeout=TIMEOUT)
     win.close()  # cancel after the current image, wait for the thread and the child process
-    assert not job.running and not job._job.thread.isRunning()
+    assert not job.is_running and not job.thread.isRunning()

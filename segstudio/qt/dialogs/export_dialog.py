@@ -10,26 +10,11 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from segstudio.qt.errors import ErrorReporter
 from segstudio.qt.theme import HINT_STYLE
-from segstudio.qt.workers.background import BackgroundJob
-from segstudio.services import model_export
+from segstudio.qt.workers.worker import Worker
+from segstudio.services import child_tasks, model_export
 from segstudio.services.devices import onnx_available
-from segstudio.services.subprocess_jobs import ChildJob
+from segstudio.services.job_events import ProgressEvent
 from segstudio.store.project import Project
-
-
-def _export_in_child(root, run_id, folder, formats):  # noqa: ANN001, ANN201 - a generator
-    """services.model_export.export_steps in a child process; yields (done, total)."""
-    child = ChildJob("export", {"root": str(root), "run_id": run_id, "folder": str(folder), "formats": formats})
-    events = child.events()
-    try:
-        for e in events:
-            if e.get("type") == "progress":
-                yield int(e["done"]), int(e["total"])
-    finally:
-        events.close()
-    v = child.result or {}
-    return model_export.ExportResult([Path(f) for f in v.get("files", [])], [Path(c) for c in v.get("cards", [])],
-                                      [tuple(f) for f in v.get("failed", [])])
 
 
 class ExportDialog(QtWidgets.QDialog):
@@ -114,7 +99,7 @@ class ExportDialog(QtWidgets.QDialog):
         if d:
             self.folder_edit.setText(d)
 
-    def start_export(self) -> BackgroundJob | None:
+    def start_export(self) -> Worker | None:
         run_id = self.run_combo.currentData()
         if run_id is None or self.worker is not None:
             return None
@@ -123,17 +108,18 @@ class ExportDialog(QtWidgets.QDialog):
         self.progress.setVisible(True)
         self.progress.setRange(0, len(self.formats()))
         self.output.setPlainText(f"Exporting run {run_id} to {folder} …")
-        w = BackgroundJob(_export_in_child, self.project.root, int(run_id), folder, self.formats(),
-                          on_yield=self._step, on_return=self._returned, on_error=self._error,
-                          on_finish=self._finished, parent=self)
+        w = Worker(child_tasks.export, self.project.root, int(run_id), folder, self.formats(), parent=self)
+        w.yielded.connect(self._step)
+        w.returned.connect(self._returned)
+        w.errored.connect(self._error)
+        w.finished.connect(self._finished)
         self.worker = w
         w.start()
         return w
 
-    def _step(self, step) -> None:  # noqa: ANN001
-        done, total = step
-        self.progress.setRange(0, total)
-        self.progress.setValue(done)
+    def _step(self, event: ProgressEvent) -> None:
+        self.progress.setRange(0, event.total)
+        self.progress.setValue(event.done)
 
     def _returned(self, result: model_export.ExportResult) -> None:
         self.result = result
