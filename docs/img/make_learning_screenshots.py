@@ -66,7 +66,7 @@ def main() -> int:
     out.mkdir(parents=True, exist_ok=True)
     grabbed = {"training": False}
 
-    def wait(cond, seconds: float) -> None:  # noqa: ANN001
+    def wait(cond, seconds: float) -> None:
         end = time.time() + seconds
         while not cond() and time.time() < end:
             app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 50)
@@ -91,7 +91,7 @@ def main() -> int:
     return overlay(args, app, win, wait, out, predict=True) if grabbed["training"] else 1
 
 
-def overlay(args, app, win, wait, out: Path, predict: bool) -> int:  # noqa: ANN001
+def overlay(args, app, win, wait, out: Path, predict: bool) -> int:
     """Predictions over the images, then the overlay of one image, zoomed in."""
     from PySide6 import QtCore, QtWidgets
 

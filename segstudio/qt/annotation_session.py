@@ -58,7 +58,7 @@ class AnnotationSession(QtCore.QObject):
         try:
             project = Project.open(folder)
             table = project.class_table()
-        except Exception as e:  # noqa: BLE001 - shown to the user
+        except Exception as e:  # shown to the user
             self.errors.report("Open project", e)
             return False
         self.close_project()
@@ -80,7 +80,7 @@ class AnnotationSession(QtCore.QObject):
             return []
         try:
             return self.project.images()
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             self.errors.report("List images", e)
             return []
 
@@ -89,7 +89,7 @@ class AnnotationSession(QtCore.QObject):
             return
         try:
             self.totals = self.project.class_totals()
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             self.errors.report("Statistics", e)
             return
         self.statsChanged.emit(self.totals)
@@ -105,13 +105,13 @@ class AnnotationSession(QtCore.QObject):
             return False
         try:
             image = annotation.load_for_editing(self.project, image_id, self.table)
-        except Exception as e:  # noqa: BLE001 - unreadable image/mask: report, keep running
+        except Exception as e:  # unreadable image/mask: report, keep running
             self.errors.report("Open image", e)
             return False
         self._set_current(image)
         try:
             self.project.set_setting(LAST_IMAGE_SETTING, image_id)
-        except Exception as e:  # noqa: BLE001 - a read-only project still opens images
+        except Exception as e:  # a read-only project still opens images
             self.errors.report("Remember the open image", e)
         return True
 
@@ -127,7 +127,7 @@ class AnnotationSession(QtCore.QObject):
         if self.project is not None and self.current is not None:
             try:
                 self.current.record = self.project.image(self.current.record.id)
-            except Exception as e:  # noqa: BLE001
+            except Exception as e:
                 self.errors.report("Image record", e)
 
     def _set_current(self, image: EditableImage | None) -> None:
@@ -171,7 +171,7 @@ class AnnotationSession(QtCore.QObject):
             return False
         try:
             annotation.save_mask(self.project, self.current, self.model.labels, self.table)
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             self.errors.report("Save mask", e)
             return False
         self.model.mark_saved()
@@ -201,7 +201,7 @@ class AnnotationSession(QtCore.QObject):
             return None
         try:
             info = annotation.add_class(self.project, name)
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             self.errors.report("Add class", e)
             return None
         self._reload_classes()
@@ -214,13 +214,13 @@ class AnnotationSession(QtCore.QObject):
             return False
         try:
             annotation.update_class(self.project, replace(info, **changes))
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             self.errors.report("Change class", e)
             return False
         self._reload_classes()
         return True
 
-    def merge_classes(self, source: int, target: int):  # noqa: ANN201 - a Worker
+    def merge_classes(self, source: int, target: int) -> Worker | None:
         """Merge in a worker thread; progress on ``busy``; the open image is saved first and
         reloaded after. Returns the worker (tests wait on its ``finished``)."""
         if self.project is None or not self.maybe_save():
@@ -236,7 +236,7 @@ class AnnotationSession(QtCore.QObject):
                 self._set_current(None)
                 self.open_image(reopen)
 
-        def progress(step) -> None:  # noqa: ANN001
+        def progress(step) -> None:
             done, total, report = step
             self.busy.emit(f"Merging class {source} into {target}", done, max(total, 1))
             if done == total and report.failed:
@@ -248,7 +248,7 @@ class AnnotationSession(QtCore.QObject):
             on_yield=progress, on_finish=finished,
         )
 
-    def reindex(self, force: bool = False):  # noqa: ANN201 - a Worker
+    def reindex(self, force: bool = False) -> Worker | None:
         """Re-count changed masks (all with ``force``) in a worker thread, with progress."""
         if self.project is None or not self.maybe_save():
             return None
@@ -257,7 +257,7 @@ class AnnotationSession(QtCore.QObject):
         def progress(done: int, total: int) -> None:  # called in the worker: signals are queued
             self.busy.emit("Indexing masks", done, max(total, 1))
 
-        def finished(report) -> None:  # noqa: ANN001 - IndexReport
+        def finished(report) -> None:  # IndexReport
             self.busy.emit("Indexing masks", 0, 0)
             self.refresh_stats()
             self.imagesChanged.emit()
@@ -280,8 +280,8 @@ class AnnotationSession(QtCore.QObject):
             QtCore.QCoreApplication.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 50)
             QtCore.QThread.msleep(10)
 
-    def run_in_thread(self, what: str, func, *args, on_yield=None, on_return=None,  # noqa: ANN001
-                      on_finish=None, **kwargs):  # noqa: ANN201
+    def run_in_thread(self, what: str, func, *args, on_yield=None, on_return=None,
+                      on_finish=None, **kwargs):
         """Run ``func`` (a function or a generator) in a :class:`Worker` thread; errors go to
         the reporter."""
         worker = Worker(func, *args, parent=self, **kwargs)

@@ -21,7 +21,7 @@ Area = QtCore.Qt.DockWidgetArea
 
 
 class Learning(QtCore.QObject):
-    def __init__(self, window):  # noqa: ANN001 - MainWindow
+    def __init__(self, window):  # MainWindow
         super().__init__(window)
         self.window = w = window
         self.session = LearningSession(w.session, w.errors, self)
@@ -65,7 +65,7 @@ class Learning(QtCore.QObject):
             bar.addMenu(m)
         self.menu = m
 
-        def add(text: str, slot, shortcut: str | None = None) -> QtGui.QAction:  # noqa: ANN001
+        def add(text: str, slot, shortcut: str | None = None) -> QtGui.QAction:
             act = m.addAction(text)
             act.triggered.connect(slot)
             if shortcut:
@@ -167,5 +167,5 @@ class Learning(QtCore.QObject):
         self.session.shutdown()
 
 
-def install_learning(window) -> Learning:  # noqa: ANN001
+def install_learning(window) -> Learning:
     return Learning(window)

@@ -138,7 +138,7 @@ class LearningSession(QtCore.QObject):
                 state = ModelState(tuple(runs), model_choice.active_model_run(self.project, runs),
                                    model_choice.chosen_run_id(self.project),
                                    {r.id: len(self.project.epochs(r.id)) for r in runs})
-            except Exception as e:  # noqa: BLE001
+            except Exception as e:
                 self.errors.report("Training runs", e)
         self.models = state
         self.modelsChanged.emit(state)
@@ -154,7 +154,7 @@ class LearningSession(QtCore.QObject):
             return
         try:
             model_choice.choose_model(self.project, run_id)
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             self.errors.report("Choose model", e)
         self.refresh_models()
         self.load_prediction()
@@ -170,7 +170,7 @@ class LearningSession(QtCore.QObject):
                  "pixel_accuracy": e.pixel_accuracy, "alarm": e.alarm, "seconds": e.seconds}
                 for e in self.project.epochs(run_id)
             ]
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             self.errors.report("Run history", e)
             return []
 
@@ -186,7 +186,7 @@ class LearningSession(QtCore.QObject):
             try:
                 items = prediction_cache.review_queue(self.project, self.include_corrected,
                                                       active.id if active is not None else None)
-            except Exception as e:  # noqa: BLE001
+            except Exception as e:
                 self.errors.report("Review queue", e)
         self.queue = items
         self.queueChanged.emit(items)
@@ -196,7 +196,7 @@ class LearningSession(QtCore.QObject):
         if self.project is not None:
             try:
                 pending = corrections.pending_summary(self.project)
-            except Exception as e:  # noqa: BLE001
+            except Exception as e:
                 self.errors.report("Corrections", e)
         self.pending = pending
         self.correctionsChanged.emit(*pending)
@@ -207,7 +207,7 @@ class LearningSession(QtCore.QObject):
             if self.project is not None:
                 try:
                     summary = training_setup.split_summary(self.project)
-                except Exception as e:  # noqa: BLE001
+                except Exception as e:
                     self.errors.report("Validation split", e)
         self.splitChanged.emit(*summary)
 
@@ -216,7 +216,7 @@ class LearningSession(QtCore.QObject):
             return
         try:
             self._refresh_split(training_setup.set_validation_percent(self.project, percent))
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             self.errors.report("Validation split", e)
 
     def weight_preview(self, scheme: str, clip: float | None) -> tuple[WeightPreview | None, str]:
@@ -228,7 +228,7 @@ class LearningSession(QtCore.QObject):
                 pv = training_setup.weight_preview(self.project, scheme, clip)
             except ValueError as e:
                 problem = str(e)
-            except Exception as e:  # noqa: BLE001
+            except Exception as e:
                 self.errors.report("Class weights", e)
         return pv, problem
 
@@ -248,7 +248,7 @@ class LearningSession(QtCore.QObject):
         if self.project is not None and cur is not None:
             try:
                 cached = prediction_cache.load_cached(self.project, cur.record.id)
-            except Exception as e:  # noqa: BLE001 - a broken cache file: report, show none
+            except Exception as e:  # a broken cache file: report, show none
                 cached = None
                 self.errors.report("Cached prediction", e)
             if cached is not None and model is not None and cached.classes.shape != model.shape:
@@ -337,7 +337,7 @@ class LearningSession(QtCore.QObject):
         if self.training_job is not None:
             self.training_job.quit()
 
-    def _training_event(self, event) -> None:  # noqa: ANN001 - services.job_events.JobEvent
+    def _training_event(self, event) -> None:  # services.job_events.JobEvent
         if isinstance(event, BatchEvent):
             self.trainingBatch.emit(event.epoch, event.step, event.steps, event.loss)
         elif isinstance(event, EpochEvent):

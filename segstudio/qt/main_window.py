@@ -18,13 +18,14 @@ from segstudio.qt.dialogs.project_dialogs import (
     show_import_report,
 )
 from segstudio.qt.errors import ErrorReporter
+from segstudio.qt.icons import svg_icon
 from segstudio.qt.learning_docks import install_learning
 from segstudio.qt.panels.class_panel import ClassPanel
 from segstudio.qt.panels.image_list import ImageListPanel
 from segstudio.qt.panels.start_page import StartPage, default_demo_dir
 from segstudio.qt.panels.stats_panel import StatsPanel
 from segstudio.qt.settings import add_recent_project, app_settings, recent_projects
-from segstudio.qt.widgets.edit_toolbar import EditToolBar, resource_icon
+from segstudio.qt.widgets.edit_toolbar import EditToolBar
 
 
 class MainWindow(QtWidgets.QMainWindow):
@@ -61,8 +62,7 @@ class MainWindow(QtWidgets.QMainWindow):
         for name in ("classes", "statistics"):  # the annotation panels in front by default
             self.docks[name].raise_()
         for act, icon in ((self.save_action, "save"), (self.undo_action, "undo"), (self.redo_action, "redo")):
-            if (qicon := resource_icon(icon)) is not None:
-                act.setIcon(qicon)
+            act.setIcon(svg_icon(icon))
             self.toolbar.insertAction(self.toolbar.file_separator, act)
             button = self.toolbar.widgetForAction(act)
             if button is not None and not act.icon().isNull():
@@ -83,7 +83,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._show_project_widgets(False)
 
     # -- composition ---------------------------------------------------------------
-    def _dock(self, title: str, widget: QtWidgets.QWidget, area) -> QtWidgets.QDockWidget:  # noqa: ANN001
+    def _dock(self, title: str, widget: QtWidgets.QWidget, area) -> QtWidgets.QDockWidget:
         dock = QtWidgets.QDockWidget(title, self)
         dock.setObjectName(f"dock_{title.split()[0].lower()}")
         widget.setMinimumSize(180, 120)  # explicit, so small --size values still fit
@@ -103,7 +103,7 @@ class MainWindow(QtWidgets.QMainWindow):
         bar.addPermanentWidget(self.image_label)
         bar.addPermanentWidget(self.cursor_label)
 
-    def _action(self, menu: QtWidgets.QMenu, text: str, slot, shortcut=None, tip: str = "") -> QtGui.QAction:  # noqa: ANN001
+    def _action(self, menu: QtWidgets.QMenu, text: str, slot, shortcut=None, tip: str = "") -> QtGui.QAction:
         act = menu.addAction(text)
         act.triggered.connect(slot)
         if shortcut is not None:
@@ -225,7 +225,7 @@ class MainWindow(QtWidgets.QMainWindow):
             return
         from segstudio.services.demo import make_demo
 
-        def done(result) -> None:  # noqa: ANN001
+        def done(result) -> None:
             result[0].close()
             self.open_project(folder)
 
@@ -237,14 +237,14 @@ class MainWindow(QtWidgets.QMainWindow):
         if dlg.exec() == QtWidgets.QDialog.DialogCode.Accepted:
             self.import_project(dlg.request())
 
-    def import_project(self, req: NewProjectRequest):  # noqa: ANN201 - the worker
+    def import_project(self, req: NewProjectRequest):  # the worker
         """Import folders in a worker thread; then show what was skipped and open the project."""
         from segstudio.services.project_import import import_folder
 
         if not self.session.maybe_save():
             return None
 
-        def done(result) -> None:  # noqa: ANN001 - (Project opened in the worker, ImportReport)
+        def done(result) -> None:  # (Project opened in the worker, ImportReport)
             worker_project, report = result
             worker_project.close()
             self.last_import_report = show_import_report(self, report.added, report.labelled, report.skipped)
@@ -262,7 +262,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.recent_menu.setEnabled(bool(paths))
         self.start_page.set_recent(paths)
 
-    def _project_opened(self, project) -> None:  # noqa: ANN001
+    def _project_opened(self, project) -> None:
         self._show_project_widgets(project is not None)
         if project is not None:
             self.setWindowTitle(f"segstudio — {project.root.name}")
@@ -292,7 +292,7 @@ class MainWindow(QtWidgets.QMainWindow):
             return
         try:
             counts = project.counts_matrix(num_classes=max(self.session.table.num_classes, 1))
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             self.errors.report("Image list", e)
             counts = ([], np.zeros((0, 1), np.int64))
         self.image_list.set_images(self.session.images(), counts, self.session.table)
@@ -309,7 +309,7 @@ class MainWindow(QtWidgets.QMainWindow):
         if not self.session.open_image(image_id) and self.session.current is not None:
             self.image_list.select(self.session.current.record.id, emit=False)
 
-    def _image_loaded(self, image) -> None:  # noqa: ANN001
+    def _image_loaded(self, image) -> None:
         self.canvas.set_image(image.pixels if image else None, self.session.model)
         if image is None:
             self.image_label.setText("")
@@ -341,7 +341,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.save_action.setEnabled(dirty)
 
     # -- classes ------------------------------------------------------------------------
-    def _classes_changed(self, table) -> None:  # noqa: ANN001
+    def _classes_changed(self, table) -> None:
         self.canvas.set_table(table)
         self.class_panel.set_classes(table, self.session.totals)
         current = self.canvas.settings.label
@@ -352,7 +352,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.stats_panel.set_data(table, self.session.totals)
         self.refresh_image_list()
 
-    def _stats_changed(self, totals) -> None:  # noqa: ANN001
+    def _stats_changed(self, totals) -> None:
         self.class_panel.set_totals(totals)
         self.stats_panel.set_data(self.session.table, totals)
 
@@ -402,7 +402,7 @@ class MainWindow(QtWidgets.QMainWindow):
         AboutDialog(self).exec()
 
     # -- lifetime ----------------------------------------------------------------------------
-    def closeEvent(self, ev: QtGui.QCloseEvent) -> None:  # noqa: N802
+    def closeEvent(self, ev: QtGui.QCloseEvent) -> None:
         if not self.session.maybe_save():
             ev.ignore()
             return

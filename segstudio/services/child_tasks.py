@@ -15,7 +15,7 @@ from segstudio.services.job_events import JobEvent, ProgressEvent
 from segstudio.services.subprocess_jobs import ChildJob
 
 
-def _relay(events: Iterator[JobEvent], kind: type[JobEvent] = JobEvent):  # noqa: ANN202 - a generator
+def _relay(events: Iterator[JobEvent], kind: type[JobEvent] = JobEvent):  # a generator
     """Yield the events of ``kind``; return the child's result; always close the child."""
     try:
         while True:

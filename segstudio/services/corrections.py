@@ -85,7 +85,7 @@ def train_with_corrections(
     project: Project,
     config: dict,
     correction_weight: float = DEFAULT_WEIGHT,
-    callbacks=None,  # noqa: ANN001 - TrainCallbacks
+    callbacks=None,  # TrainCallbacks
     cancel_event: threading.Event | None = None,
 ) -> int:
     """Train on the full training set (``config`` as for train_project; put ``init_from`` =

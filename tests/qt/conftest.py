@@ -14,9 +14,9 @@ import pytest
 pytest.importorskip("PySide6")
 pytest.importorskip("pyqtgraph")
 
-from PySide6 import QtCore  # noqa: E402
+from PySide6 import QtCore
 
-from segstudio.services.demo import make_demo  # noqa: E402
+from segstudio.services.demo import make_demo
 
 DEMO_IMAGES = 8
 

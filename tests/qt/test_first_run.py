@@ -11,7 +11,7 @@ import pytest
 
 pytest.importorskip("PySide6")
 
-from PySide6 import QtCore, QtGui, QtWidgets  # noqa: E402
+from PySide6 import QtCore, QtGui, QtWidgets
 
 
 @pytest.fixture
@@ -38,8 +38,12 @@ def _click(qtbot, widget: QtWidgets.QWidget) -> None:
 
 
 def test_start_page_buttons_emit_their_signals(qtbot, page):
-    with qtbot.waitSignals([page.open_folder_requested, page.newRequested], timeout=1000):
+    seen = []
+    for name in ("open_folder_requested", "open_project_requested", "open_demo_requested"):
+        getattr(page, name).connect(lambda *a, n=name: seen.append(n))
+    with qtbot.waitSignal(page.open_folder_requested, timeout=1000):
         _click(qtbot, page.folder_button)
+    assert seen == ["open_folder_requested"]  # one signal per click
     with qtbot.waitSignal(page.open_project_requested, timeout=1000) as blocker:
         _click(qtbot, page.project_button)
     assert blocker.args == [""]  # "" = ask for the folder
@@ -63,9 +67,8 @@ def test_start_page_recent_projects(qtbot, page, tmp_path):
     assert live.name_label.text() == "cells" and "(missing)" in missing.where_label.text()
     got = []
     page.open_project_requested.connect(lambda p: got.append(("open_project_requested", p)))
-    page.recentChosen.connect(lambda p: got.append(("recentChosen", p)))
     _click(qtbot, live)
-    assert got == [("open_project_requested", str(present)), ("recentChosen", str(present))]
+    assert got == [("open_project_requested", str(present))]
     with qtbot.assertNotEmitted(page.open_project_requested, wait=50):
         _click(qtbot, missing)
     page.set_recent([str(tmp_path / f"p{i}") for i in range(20)])
@@ -77,7 +80,7 @@ def test_start_page_recent_projects(qtbot, page, tmp_path):
 
 
 def test_start_page_in_the_window_opens_a_recent_project(qtbot, app, demo_dir):
-    """Through the signals main_window connects today (recentChosen → open_project)."""
+    """Through the signal main_window connects (open_project_requested → open_project)."""
     from segstudio.qt.main_window import MainWindow
 
     win = MainWindow(dialogs=False, restore_layout=False)
@@ -88,6 +91,7 @@ def test_start_page_in_the_window_opens_a_recent_project(qtbot, app, demo_dir):
     _click(qtbot, win.start_page.recent_buttons[0])
     qtbot.waitUntil(lambda: win.stack.currentWidget() is win.canvas)
     assert win.session.project is not None
+    assert win.session.current is not None and win.canvas.pixels is not None  # an image, not a blank canvas
     QtCore.QThreadPool.globalInstance().waitForDone(30000)  # workers the window starts on open
     win.close()
 

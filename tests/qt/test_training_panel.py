@@ -23,7 +23,7 @@ TIMEOUT = 180_000
 
 def _collect(worker, kind, sink: list) -> None:
     """Record the worker's events of one kind (services.job_events) as field tuples."""
-    def slot(event):  # noqa: ANN001
+    def slot(event):
         if isinstance(event, kind):
             sink.append(tuple(getattr(event, f.name) for f in fields(event)))
     worker.yielded.connect(slot)

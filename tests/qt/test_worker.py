@@ -20,7 +20,7 @@ def _record(worker: Worker) -> list:
     return seen
 
 
-def steps(n: int):  # noqa: ANN201 - a generator
+def steps(n: int):  # a generator
     yield from range(n)
     return "done"
 
@@ -44,7 +44,7 @@ def test_none_and_bools_cross_the_thread(qtbot):
 
 @pytest.mark.parametrize("pass_abort", [False, True])
 def test_errors_are_signals_and_finished_still_comes(qtbot, pass_abort):
-    def fail(abort=None):  # noqa: ANN001, ANN202
+    def fail(abort=None):
         raise ValueError("bad")
 
     w = Worker(fail, pass_abort=pass_abort)
@@ -57,7 +57,7 @@ def test_errors_are_signals_and_finished_still_comes(qtbot, pass_abort):
 def test_quit_stops_a_generator_between_steps(qtbot):
     gate = threading.Event()
 
-    def slow():  # noqa: ANN202
+    def slow():
         for i in range(1000):
             gate.wait(1)
             yield i

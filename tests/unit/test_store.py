@@ -321,7 +321,7 @@ def test_project_shared_by_two_threads_writing(empty_project):
             for i in range(n):
                 iid = _add(p, f"t/{i:03d}.png", mask_path=p.root / f"m/{i:03d}.png")
                 p.set_counts([CountUpdate(iid, np.array([i + 1, 1, 0]), 0, i, float(i))])
-        except BaseException as e:  # noqa: BLE001
+        except BaseException as e:
             errors.append(e)
 
     def runs_worker():
@@ -331,7 +331,7 @@ def test_project_shared_by_two_threads_writing(empty_project):
             for e in range(n):
                 p.add_epoch(r, e, train_loss=1.0 / (e + 1), fg_miou=e / n, per_class_iou=[0.1] * 3)
                 p.set_setting(f"k{e}", e)
-        except BaseException as e:  # noqa: BLE001
+        except BaseException as e:
             errors.append(e)
 
     threads = [threading.Thread(target=images_worker), threading.Thread(target=runs_worker)]

@@ -20,7 +20,7 @@ class NewProjectRequest:
 
 
 class _PathRow(QtWidgets.QWidget):
-    def __init__(self, placeholder: str, pick_file: bool = False, parent=None):  # noqa: ANN001
+    def __init__(self, placeholder: str, pick_file: bool = False, parent=None):
         super().__init__(parent)
         self.edit = QtWidgets.QLineEdit()
         self.edit.setPlaceholderText(placeholder)

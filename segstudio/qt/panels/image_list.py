@@ -44,13 +44,13 @@ class ImageTableModel(QtCore.QAbstractTableModel):
         self.rows, self.table = rows, table
         self.endResetModel()
 
-    def rowCount(self, parent=QtCore.QModelIndex()) -> int:  # noqa: N802, B008
+    def rowCount(self, parent=QtCore.QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self.rows)
 
-    def columnCount(self, parent=QtCore.QModelIndex()) -> int:  # noqa: N802, B008
+    def columnCount(self, parent=QtCore.QModelIndex()) -> int:  # noqa: B008
         return 3
 
-    def headerData(self, section, orientation, role=QtCore.Qt.ItemDataRole.DisplayRole):  # noqa: N802
+    def headerData(self, section, orientation, role=QtCore.Qt.ItemDataRole.DisplayRole):
         if orientation == QtCore.Qt.Orientation.Horizontal and role == QtCore.Qt.ItemDataRole.DisplayRole:
             return self.HEADERS[section]
         return None
@@ -91,7 +91,7 @@ class ImageFilter(QtCore.QSortFilterProxyModel):
             self.status, self.class_id = status, class_id
             self.invalidateRowsFilter()
 
-    def filterAcceptsRow(self, source_row: int, source_parent) -> bool:  # noqa: N802
+    def filterAcceptsRow(self, source_row: int, source_parent) -> bool:
         row = self.sourceModel().rows[source_row]
         if self.status and row.status != self.status:
             return False
@@ -209,7 +209,7 @@ class ImageListPanel(QtWidgets.QWidget):
         row = 0 if cur < 0 else min(max(cur + delta, 0), n - 1)
         self.view.setCurrentIndex(self.proxy.index(row, 0))
 
-    def _row_changed(self, current: QtCore.QModelIndex, _previous) -> None:  # noqa: ANN001
+    def _row_changed(self, current: QtCore.QModelIndex, _previous) -> None:
         if self._quiet or not current.isValid():
             return
         image_id = current.sibling(current.row(), 0).data(QtCore.Qt.ItemDataRole.UserRole)

@@ -56,7 +56,7 @@ class PredictionPanel(QtWidgets.QWidget):
     cancelRequested = QtCore.Signal()
     modelChosen = QtCore.Signal(object)
 
-    def __init__(self, canvas: ImageCanvas, session: AnnotationSession, listed_ids=None,  # noqa: ANN001
+    def __init__(self, canvas: ImageCanvas, session: AnnotationSession, listed_ids=None,
                  parent: QtWidgets.QWidget | None = None):
         super().__init__(parent)
         self.canvas, self.session = canvas, session
@@ -371,5 +371,5 @@ class PredictionPanel(QtWidgets.QWidget):
 NO_MODEL = "No model yet: train one in the Training panel."
 
 
-def _fg(run) -> str:  # noqa: ANN001 - RunRecord
+def _fg(run) -> str:  # RunRecord
     return f", fg mIoU {run.best_fg_miou:.3f}" if run.best_fg_miou is not None else ""

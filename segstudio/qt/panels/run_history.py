@@ -17,7 +17,7 @@ COLUMNS = ["Run", "Model", "Started", "Status", "Epochs", "Best fg mIoU", "Setti
 COMPARE_PENS = [pg.mkPen((80, 200, 120), width=2.5), pg.mkPen((240, 160, 60), width=2.5)]
 
 
-def _item(text: str, sort_value=None) -> QtWidgets.QTableWidgetItem:  # noqa: ANN001
+def _item(text: str, sort_value=None) -> QtWidgets.QTableWidgetItem:
     it = QtWidgets.QTableWidgetItem(text)
     if sort_value is not None:
         it.setData(QtCore.Qt.ItemDataRole.UserRole, sort_value)

@@ -27,12 +27,12 @@ class Log10Axis(pg.AxisItem):
         super().__init__(*args, **kwargs)
         self.percent = percent
 
-    def tickValues(self, minVal, maxVal, size):  # noqa: N802, N803
+    def tickValues(self, minVal, maxVal, size):
         lo, hi = math.floor(minVal), math.ceil(maxVal)
         step = max(1, math.ceil((hi - lo) / max(size / 22, 1)))  # every decade, or every n-th if crowded
         return [(float(step), [float(v) for v in range(lo, hi + 1, step)])]
 
-    def tickStrings(self, values, scale, spacing):  # noqa: N802
+    def tickStrings(self, values, scale, spacing):
         out = []
         for v in values:
             x = 10.0 ** v
@@ -43,12 +43,12 @@ class Log10Axis(pg.AxisItem):
 class ClassAxis(pg.AxisItem):
     """Bottom axis labelled with class ids (every n-th when crowded)."""
 
-    def tickValues(self, minVal, maxVal, size):  # noqa: N802, N803
+    def tickValues(self, minVal, maxVal, size):
         n = max(1, int((maxVal - minVal) / max(size / 22, 1)) + 1)
         first = max(0, math.ceil(minVal))
         return [(float(n), [float(v) for v in range(first, int(maxVal) + 1, n)])]
 
-    def tickStrings(self, values, scale, spacing):  # noqa: N802
+    def tickStrings(self, values, scale, spacing):
         return [str(int(v)) for v in values]
 
 
@@ -186,7 +186,7 @@ class StatsPanel(QtWidgets.QWidget):
             + (f" <span style='color:{WARNING_COLOR}'>{missing} class{'es have' if missing > 1 else ' has'} no pixels.</span>" if missing else "")
         )
 
-    def set_weight_preview(self, pv, problem: str = "") -> None:  # noqa: ANN001 - WeightPreview | None
+    def set_weight_preview(self, pv, problem: str = "") -> None:  # WeightPreview | None
         """Class weights on the training split and each class's share of the loss."""
         self.scheme_note.setText(problem or SCHEMES.get(self.scheme, ""))
         draw_loss_shares(self.loss_plot, pv, self.table)

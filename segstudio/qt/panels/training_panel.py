@@ -204,7 +204,7 @@ class TrainingPanel(QtWidgets.QWidget):
         outer.addWidget(self.status)
         self.settings_area.setMinimumWidth(300)
 
-    def _row(self, form: QtWidgets.QFormLayout, key: str, label: str, field) -> None:  # noqa: ANN001
+    def _row(self, form: QtWidgets.QFormLayout, key: str, label: str, field) -> None:
         """A form row plus a (hidden until set) line saying why the value is what it is."""
         form.addRow(label, field)
         reason = QtWidgets.QLabel()
@@ -264,7 +264,7 @@ class TrainingPanel(QtWidgets.QWidget):
             self._devices_asked = True
             self.devicesWanted.emit()
 
-    def showEvent(self, ev) -> None:  # noqa: ANN001, N802
+    def showEvent(self, ev) -> None:
         super().showEvent(ev)
         if self.has_project:
             self.ensure_devices()
@@ -299,7 +299,7 @@ class TrainingPanel(QtWidgets.QWidget):
     def request_weights(self) -> None:
         self.weightsRequested.emit(self.scheme_combo.currentData() or "", float(self.clip_spin.value()))
 
-    def set_weight_preview(self, pv, problem: str = "") -> None:  # noqa: ANN001 - WeightPreview | None
+    def set_weight_preview(self, pv, problem: str = "") -> None:  # WeightPreview | None
         scheme = self.scheme_combo.currentData()
         self.weight_preview = pv
         draw_loss_shares(self.weights_plot, pv, self.table)
@@ -312,7 +312,7 @@ class TrainingPanel(QtWidgets.QWidget):
             self.weights_note.setText(f"{SCHEMES.get(scheme, '')} Weights {nz.min():.3g} … {nz.max():.3g}; "
                                       f"background's loss share {pv.unweighted[0]:.1%} → {pv.shares[0]:.1%}.")
 
-    def set_devices(self, info) -> None:  # noqa: ANN001 - services.devices.DeviceInfo
+    def set_devices(self, info) -> None:  # services.devices.DeviceInfo
         self.device_combo.clear()
         for label, name in info.choices():
             self.device_combo.addItem(label, name)

@@ -245,7 +245,7 @@ class TrainingPlots(QtWidgets.QWidget):
         self.class_list.blockSignals(False)
         self._redraw_classes()
 
-    def _redraw_classes(self, *_args) -> None:  # noqa: ANN002
+    def _redraw_classes(self, *_args) -> None:
         n = max((len(e.get("per_class_iou") or []) for e in self.epochs), default=0)
         m = iou_matrix(self.epochs, n)
         x = np.asarray([e["epoch"] for e in self.epochs], float)

@@ -41,7 +41,7 @@ def lower_thread_priority(niceness: int = WORKER_NICENESS) -> bool:
 class _Box:
     __slots__ = ("value",)
 
-    def __init__(self, value):  # noqa: ANN001
+    def __init__(self, value):
         self.value = value
 
 
@@ -76,7 +76,7 @@ class _Runner(QtCore.QObject):
                         break
                     self.yielded.emit(_Box(value))
             self.returned.emit(_Box(result))
-        except BaseException as e:  # noqa: BLE001 - reported by the owner
+        except BaseException as e:  # reported by the owner
             self.errored.emit(_Box(e))
         finally:
             self.done.emit()
