@@ -134,6 +134,7 @@ class LearningSession(QtCore.QObject):
         state = ModelState()
         if self.project is not None:
             try:
+                self.project.mark_interrupted_runs()  # a run whose process died is not 'running'
                 runs = self.project.runs()
                 state = ModelState(tuple(runs), model_choice.active_model_run(self.project, runs),
                                    model_choice.chosen_run_id(self.project),
