@@ -15,7 +15,7 @@ from pathlib import Path
 from PySide6 import QtCore
 
 from segstudio.core.classes import ClassInfo, ClassTable
-from segstudio.core.editing import MaskChange, MaskModel
+from segstudio.core.editing import HISTORY_REASONS, MaskChange, MaskModel
 from segstudio.qt.errors import ErrorReporter
 from segstudio.qt.workers.worker import Worker
 from segstudio.services import annotation
@@ -141,7 +141,7 @@ class AnnotationSession(QtCore.QObject):
         self.historyChanged.emit(False, False)
 
     def _on_mask_change(self, change: MaskChange) -> None:
-        if change.reason in ("stroke-end", "undo", "redo", "saved", "reset"):
+        if change.reason in HISTORY_REASONS:
             self.historyChanged.emit(self.model.can_undo, self.model.can_redo)
         if change.dirty != self._last_dirty:
             self._last_dirty = change.dirty

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from segstudio.core import review
+from segstudio.core.statuses import RunStatus
 from segstudio.io.atomic import write_atomic
 from segstudio.store import learning
 from segstudio.store.project import ImageRecord, Project
@@ -99,6 +100,6 @@ def train_with_corrections(
     run_id = train_project(project, config, callbacks, cancel_event,
                            pixel_weights=factory if ids and correction_weight != 1.0 else None)
     run = project.run(run_id)
-    if run.status == "finished":
+    if run.status == RunStatus.FINISHED:
         learning.mark_corrections_applied(project, ids, run_id)
     return run_id

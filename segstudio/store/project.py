@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from segstudio.core.classes import ClassInfo, ClassTable, parse_color
 from segstudio.core.errors import ProjectError
 from segstudio.core.fingerprint import Fingerprint, ImageFingerprint, summarize
+from segstudio.core.statuses import ImageStatus, RunStatus
 from segstudio.store.models import (
     ClassCountRow,
     ClassRow,
@@ -35,7 +36,7 @@ from segstudio.store.schema import open_engine
 
 DB_NAME = "segstudio.db"
 SPLITS = ("train", "val", "test")
-STATUSES = ("unlabelled", "labelled", "predicted", "corrected")
+STATUSES = tuple(ImageStatus)
 
 
 @dataclass(frozen=True)
@@ -446,7 +447,7 @@ class Project:
                 config=dict(config),
                 class_weights=[float(w) for w in class_weights],
                 parent_run_id=parent_run_id,
-                status="running",
+                status=RunStatus.RUNNING,
                 process_id=os.getpid(),
                 host=socket.gethostname(),
                 message=f"running in process {os.getpid()} on {socket.gethostname()}",
@@ -539,9 +540,9 @@ class Project:
         here = socket.gethostname()
         dead = []
         with self.session() as s, s.begin():
-            for run in s.scalars(select(RunRow).where(RunRow.status == "running")):
+            for run in s.scalars(select(RunRow).where(RunRow.status == RunStatus.RUNNING)):
                 if run.host == here and run.process_id is not None and not _process_alive(run.process_id):
-                    run.status, run.finished_at = "interrupted", utcnow()
+                    run.status, run.finished_at = RunStatus.INTERRUPTED, utcnow()
                     run.message = (
                         "the training process ended without finishing (killed or crashed); "
                         "the last checkpoint is kept"

@@ -14,7 +14,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from segstudio.core.classes import ClassTable
-from segstudio.core.editing import MaskChange, MaskModel
+from segstudio.core.editing import ChangeReason, MaskChange, MaskModel
 from segstudio.core.tools import PointerEvent, Tool, ToolDriver, ToolFeedback, ToolSettings
 from segstudio.qt.canvas.overlay import LabelOverlay
 
@@ -131,7 +131,7 @@ class ImageCanvas(pg.GraphicsView):
             self.fit()
 
     def _on_mask_change(self, change: MaskChange) -> None:
-        if change.reason == "reset":
+        if change.reason == ChangeReason.RESET:
             self.mask_overlay.set_labels(self.model.labels if self.model else None)
         elif not change.rect.empty:
             self.mask_overlay.refresh_rect(change.rect)

@@ -10,13 +10,14 @@ import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from segstudio.core.classes import ClassTable
+from segstudio.core.statuses import ImageStatus
 from segstudio.qt.theme import HINT_STYLE
 
 STATUS_COLORS = {
-    "unlabelled": QtGui.QColor(150, 150, 150),
-    "labelled": QtGui.QColor(90, 180, 110),
-    "predicted": QtGui.QColor(110, 150, 230),
-    "corrected": QtGui.QColor(230, 170, 60),
+    ImageStatus.UNLABELLED: QtGui.QColor(150, 150, 150),
+    ImageStatus.LABELLED: QtGui.QColor(90, 180, 110),
+    ImageStatus.PREDICTED: QtGui.QColor(110, 150, 230),
+    ImageStatus.CORRECTED: QtGui.QColor(230, 170, 60),
 }
 STATUSES = tuple(STATUS_COLORS)
 

@@ -23,7 +23,7 @@ from PySide6 import QtCore, QtWidgets
 
 from segstudio.core import review
 from segstudio.core.classes import ClassTable
-from segstudio.core.editing import MaskChange
+from segstudio.core.editing import HISTORY_REASONS, ChangeReason, MaskChange
 from segstudio.qt.annotation_session import AnnotationSession
 from segstudio.qt.canvas.image_canvas import ImageCanvas
 from segstudio.qt.canvas.overlay import LabelOverlay
@@ -364,7 +364,7 @@ class PredictionPanel(QtWidgets.QWidget):
         return n
 
     def _on_mask_change(self, change: MaskChange) -> None:
-        if change.reason in ("stroke-end", "undo", "redo", "reset") and self.highlight == "disagreement":
+        if change.reason in HISTORY_REASONS - {ChangeReason.SAVED} and self.highlight == "disagreement":
             self.refresh_layers()
 
 
