@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 from PySide6 import QtCore
 
 from segstudio.core.classes import ClassInfo, ClassTable
@@ -83,6 +84,17 @@ class AnnotationSession(QtCore.QObject):
         except Exception as e:
             self.errors.report("List images", e)
             return []
+
+    def class_counts(self) -> tuple[list[int], np.ndarray]:
+        """(image ids, pixels per class per image) for the image list."""
+        empty = ([], np.zeros((0, 1), np.int64))
+        if self.project is None:
+            return empty
+        try:
+            return self.project.counts_matrix(num_classes=max(self.table.num_classes, 1))
+        except Exception as e:
+            self.errors.report("Image list", e)
+            return empty
 
     def refresh_stats(self) -> None:
         if self.project is None:

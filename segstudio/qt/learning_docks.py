@@ -152,12 +152,10 @@ class Learning(QtCore.QObject):
             w.session.open_image(image_id)
 
     def export_dialog(self, run_id: int | None = None) -> ExportDialog | None:
-        project = self.window.session.project
+        project = self.session.project
         if project is None:
             return None
-        if run_id is None and self.session.active_run is not None:
-            run_id = self.session.active_run.id  # export what predicts, unless told otherwise
-        dlg = ExportDialog(project, self.window.errors, self.window, run_id)
+        dlg = ExportDialog(project.root, self.session.models, self.window.errors, self.window, run_id)
         dlg.setModal(False)
         dlg.show()
         return dlg

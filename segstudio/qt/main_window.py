@@ -287,15 +287,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.toolbar.setVisible(on)
 
     def refresh_image_list(self) -> None:
-        project = self.session.project
-        if project is None:
-            return
-        try:
-            counts = project.counts_matrix(num_classes=max(self.session.table.num_classes, 1))
-        except Exception as e:
-            self.errors.report("Image list", e)
-            counts = ([], np.zeros((0, 1), np.int64))
-        self.image_list.set_images(self.session.images(), counts, self.session.table)
+        if self.session.project is not None:
+            self.image_list.set_images(self.session.images(), self.session.class_counts(), self.session.table)
 
     def open_first_image(self, richest: bool = False) -> None:
         """Open the first listed image (``richest``: the one with the most classes present)."""

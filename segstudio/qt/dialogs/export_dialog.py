@@ -9,12 +9,12 @@ from pathlib import Path
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from segstudio.qt.errors import ErrorReporter
+from segstudio.qt.learning_session import ModelState
 from segstudio.qt.theme import HINT_STYLE
 from segstudio.qt.workers.worker import Worker
 from segstudio.services import child_tasks, model_export
 from segstudio.services.devices import onnx_available
 from segstudio.services.job_events import ProgressEvent
-from segstudio.store.project import Project
 
 
 class ExportDialog(QtWidgets.QDialog):
@@ -22,21 +22,24 @@ class ExportDialog(QtWidgets.QDialog):
 
     exported = QtCore.Signal(list)
 
-    def __init__(self, project: Project, errors: ErrorReporter, parent: QtWidgets.QWidget | None = None,
-                 run_id: int | None = None):
+    def __init__(self, root: Path, models: ModelState, errors: ErrorReporter,
+                 parent: QtWidgets.QWidget | None = None, run_id: int | None = None):
+        """``root``: the project folder (the export runs in a child process that opens it);
+        ``models``: the LearningSession's runs, the active model preselected."""
         super().__init__(parent)
         self.setWindowTitle("Export model")
-        self.project, self.errors = project, errors
+        self.root, self.errors = Path(root), errors
         self.worker = None
         self.result: model_export.ExportResult | None = None
         self.run_combo = QtWidgets.QComboBox()
-        runs = [r for r in reversed(project.runs()) if r.model_path and Path(r.model_path).exists()]
-        for r in runs:
+        if run_id is None and models.active is not None:
+            run_id = models.active.id  # export what predicts, unless told otherwise
+        for r in reversed(models.model_runs):
             best = "—" if r.best_fg_miou is None else f"{r.best_fg_miou:.3f}"
             self.run_combo.addItem(f"Run {r.id} · {r.status} · best fg mIoU {best}", r.id)
         if run_id is not None and self.run_combo.findData(run_id) >= 0:
             self.run_combo.setCurrentIndex(self.run_combo.findData(run_id))
-        self.folder_edit = QtWidgets.QLineEdit(str(project.root / "exports"))
+        self.folder_edit = QtWidgets.QLineEdit(str(self.root / "exports"))
         browse = QtWidgets.QPushButton("Browse…")
         browse.clicked.connect(self._browse)
         folder_row = QtWidgets.QHBoxLayout()
@@ -75,7 +78,7 @@ class ExportDialog(QtWidgets.QDialog):
         self.export_button.clicked.connect(self.start_export)
         self.open_button.clicked.connect(self._open_folder)
         close.clicked.connect(self.reject)
-        if not runs:
+        if not models.model_runs:
             self.export_button.setEnabled(False)
             self.output.setPlainText("No trained model yet: train one first.")
         lay = QtWidgets.QVBoxLayout(self)
@@ -108,7 +111,7 @@ class ExportDialog(QtWidgets.QDialog):
         self.progress.setVisible(True)
         self.progress.setRange(0, len(self.formats()))
         self.output.setPlainText(f"Exporting run {run_id} to {folder} …")
-        w = Worker(child_tasks.export, self.project.root, int(run_id), folder, self.formats(), parent=self)
+        w = Worker(child_tasks.export, self.root, int(run_id), folder, self.formats(), parent=self)
         w.yielded.connect(self._step)
         w.returned.connect(self._returned)
         w.errored.connect(self._error)
