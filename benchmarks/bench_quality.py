@@ -1,15 +1,23 @@
-"""Quality at a fixed step budget: the seed's recipe vs segstudio's defaults, on demo data.
+"""Quality at the same wall-clock budget, on several data sets, over several seeds.
 
-(a) seed: softmax + categorical cross-entropy on one-hot masks, random crops,
-    uniform image sampling, constant learning rate.
-(b) segstudio: ``services.training.train_project`` with its default loss, class
-    weights, rare-class crop sampling and schedule.
-Same U-Net (filters/depth/batch norm), same batch, crop and number of steps.
-Both are scored on held-out demo images (a different generator seed) with
-per-class IoU, foreground mIoU and pixel accuracy from one confusion matrix.
+Recipes, each given the same minutes of training on this machine (validation included):
+  seed    the seed project's recipe: softmax + categorical cross-entropy on one-hot masks,
+          uniform random 128-px crops, constant Adam 1e-3; the plan's U-Net.
+  nnunet  nnU-Net's plain recipe: CE + Dice, no class weights, a third of the crops forced
+          onto foreground, large (128-px) crops; segstudio's trainer and schedule otherwise.
+  plan    segstudio's plan for the data set (``segstudio plan``), nothing overridden.
 
-    nice python benchmarks/bench_quality.py            # ~10-15 min on 2 CPU cores
-    python benchmarks/bench_quality.py --steps 60      # quick look
+Data sets: demo (the demo generator, objects 8-18 px), demo-large (40-120 px),
+demo-thin (1-3 px lines), each 200 images for training + validation and 50 held-out
+test images from another generator seed; em: the real EPFL EM slices in
+../shared/data/epfl-em (27 train/val, 5 test, 7 classes). Every score is on the test
+images, from one confusion matrix per run: foreground mIoU, the mIoU of the rarer half
+of the foreground classes (by training pixels), background IoU and pixel accuracy;
+reported as mean ± standard deviation over the seeds.
+
+    nice python benchmarks/bench_quality.py                      # ~1 hour on 2 CPU cores
+    python benchmarks/bench_quality.py --sets demo --minutes 1   # one data set
+    python benchmarks/bench_quality.py --quick                   # smoke run on tiny data (tests)
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -26,153 +35,248 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
-from segstudio.core.demo import demo_sample  # noqa: E402
-from segstudio.core.metrics import confusion_matrix, foreground_miou, per_class_iou, pixel_accuracy  # noqa: E402
+from segstudio.core.metrics import confusion_matrix, per_class_iou, pixel_accuracy  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+EM = ROOT.parent / "shared" / "data" / "epfl-em"
+DEMO_SETS = {"demo": "blobs", "demo-large": "large", "demo-thin": "thin"}
+RECIPES = ("seed", "nnunet", "plan")
+LARGE_CROP = 128
 
 
-def held_out(n: int, seed: int, size: int):
+# --------------------------------------------------------------------------- data
+def demo_set(out: Path, name: str, n: int, n_test: int, size: int):
+    """(project, test pairs) for a demo style; the test images come from another seed."""
+    from segstudio.core.demo import demo_sample
+    from segstudio.services.demo import make_demo
+    from segstudio.store.project import Project
+
+    folder = out / f"{name}_n{n}_s{size}"
+    project = Project.open(folder) if (folder / "segstudio.db").exists() else \
+        make_demo(folder, n=n, seed=0, size=size, objects=DEMO_SETS[name])[0]
+    rng = np.random.default_rng(10_000)
+    return project, [demo_sample(rng, size, DEMO_SETS[name]) for _ in range(n_test)]
+
+
+def em_set(out: Path):
+    from segstudio.io.images import read_image
+    from segstudio.io.masks import read_mask
+    from segstudio.services.project_import import import_folder
+    from segstudio.store.project import Project
+
+    folder = out / "em"
+    if (folder / "segstudio.db").exists():
+        project = Project.open(folder)
+    else:
+        project = import_folder(folder, EM / "train" / "images", EM / "train" / "masks",
+                                EM / "classes.csv")[0]
+    table = project.class_table()
+    test = []
+    for p in sorted((EM / "test" / "images").glob("*.png")):
+        image = read_image(p)
+        test.append((image, read_mask(EM / "test" / "masks" / p.name, table,
+                                      (image.shape[1], image.shape[0])).labels))
+    return project, test
+
+
+# --------------------------------------------------------------------------- recipes
+def train_seed_recipe(project, minutes: float, seed: int, filters: int, depth: int):
+    """The seed's recipe for ``minutes``: one-hot CCE, uniform crops, constant lr."""
+    import keras
+
+    from segstudio.ml.unet import build_unet, image_stats
+    from segstudio.services.training import CachedLoader, label_lut, model_classes
+
+    keras.utils.set_random_seed(seed)
+    table = project.class_table()
+    num_classes = model_classes(table)
+    recs = project.images("train", labelled_only=True)
+    lut, _ = label_lut(table, num_classes)
+    load = CachedLoader(recs, table, lut)
+    data = [load(i) for i in range(len(recs))]
+    mean, var = image_stats((im for im, _ in data[:: max(1, len(data) // 20)]), 1)
+    model = build_unet(num_classes, 1, depth, filters, True, 0.0, mean, var)
+    model.compile(keras.optimizers.Adam(1e-3), keras.losses.CategoricalCrossentropy())
     rng = np.random.default_rng(seed)
-    return [demo_sample(rng, size) for _ in range(n)]
+    side = min(min(im.shape[:2]) for im, _ in data)
+    s = min(LARGE_CROP, side // 2**depth * 2**depth)
+    batch = max(2, (1 << 16) // (s * s))
+    eye = np.eye(num_classes, dtype=np.float32)
+
+    def gen():
+        while True:
+            xs, ys = [], []
+            for _ in range(batch):
+                im, lab = data[rng.integers(len(data))]
+                y0, x0 = rng.integers(0, im.shape[0] - s + 1), rng.integers(0, im.shape[1] - s + 1)
+                xs.append(im[y0:y0 + s, x0:x0 + s, None].astype(np.float32))
+                ys.append(eye[np.minimum(lab[y0:y0 + s, x0:x0 + s], num_classes - 1)])
+            yield np.stack(xs), np.stack(ys)
+
+    deadline = time.perf_counter() + 60 * minutes
+
+    class Budget(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if time.perf_counter() >= deadline:
+                self.model.stop_training = True
+
+    model.fit(gen(), steps_per_epoch=1_000_000, epochs=1, verbose=0, callbacks=[Budget()])
+    return model, {"crop": s, "batch": batch, "filters": filters, "depth": depth}
 
 
-def score(model, test, num_classes):
+def train_with_segstudio(project, overrides: dict):
+    from segstudio.ml.predict import load_model
+    from segstudio.services.training import train_project
+
+    class Quiet:
+        def on_batch(self, *a):
+            pass
+
+        def on_epoch(self, r):
+            pass
+
+        def on_message(self, t):
+            pass
+
+    run_id = train_project(project, overrides, Quiet())
+    run = project.run(run_id)
+    epochs = project.epochs(run_id)
+    final_alarm = epochs[-1].alarm if epochs else None
+    adjustments = [e.epoch for e in epochs if e.adjustment]
+    return load_model(run.model_path), {**{k: run.config.get(k) for k in
+                                           ("crop", "batch", "filters", "depth", "loss", "weights", "clip",
+                                            "rare_fraction", "lr", "steps_per_epoch")},
+                                        "epochs_done": len(epochs), "final_alarm": final_alarm,
+                                        "adjusted_at": adjustments}
+
+
+def run_recipe(recipe: str, project, minutes: float, seed: int, plan_arch: dict, plan_set: dict | None = None):
+    if recipe == "seed":
+        return train_seed_recipe(project, minutes, seed, plan_arch["filters"], plan_arch["depth"])
+    if recipe == "nnunet":
+        side = min(min(r.width, r.height) for r in project.images("train", labelled_only=True))
+        crop = min(LARGE_CROP, side // 16 * 16)
+        return train_with_segstudio(project, {
+            "minutes": minutes, "seed": seed, "loss": "ce+dice", "weights": "none", "clip": None,
+            "rare_fraction": 1 / 3, "crop": crop, "filters": plan_arch["filters"],
+            "self_correct": False})
+    return train_with_segstudio(project, {"minutes": minutes, "seed": seed, **(plan_set or {})})
+
+
+# --------------------------------------------------------------------------- scoring
+def score(model, test, num_classes: int, rare_half: list[int]) -> dict:
     from segstudio.ml.predict import predict_image
 
     cm = np.zeros((num_classes, num_classes), np.int64)
     for image, mask in test:
         confusion_matrix(mask, predict_image(model, image).classes, num_classes, out=cm)
-    return cm
-
-
-def train_seed(project, args, num_classes):
-    """The seed's recipe, on the same model and budget."""
-    import keras
-
-    from segstudio.ml.unet import build_unet, image_stats
-    from segstudio.services.training import CachedLoader, label_lut
-
-    keras.utils.set_random_seed(args.seed)
-    table = project.class_table()
-    recs = project.images("train", labelled_only=True)
-    lut, _ = label_lut(table, num_classes)
-    load = CachedLoader(recs, table, lut)
-    data = [load(i) for i in range(len(recs))]
-    mean, var = image_stats((im for im, _ in data[::4]), 1)
-    model = build_unet(num_classes, 1, args.depth, args.filters, args.batch_norm, 0.0, mean, var)
-    model.compile(keras.optimizers.Adam(args.seed_lr), keras.losses.CategoricalCrossentropy())
-    rng = np.random.default_rng(args.seed)
-    s = args.crop
-
-    def gen():
-        while True:
-            xs, ys = [], []
-            for _ in range(args.batch):
-                im, lab = data[rng.integers(len(data))]
-                y0, x0 = rng.integers(0, im.shape[0] - s + 1), rng.integers(0, im.shape[1] - s + 1)
-                xs.append(im[y0:y0 + s, x0:x0 + s, None].astype(np.float32))
-                ys.append(np.eye(num_classes, dtype=np.float32)[lab[y0:y0 + s, x0:x0 + s]])
-            yield np.stack(xs), np.stack(ys)
-
-    model.fit(gen(), steps_per_epoch=args.steps, epochs=1, verbose=0)
-    return model
-
-
-def train_segstudio(project, args, extra):
-    from segstudio.ml.predict import load_model
-    from segstudio.services.training import train_project
-
-    epochs = max(1, args.steps // args.steps_per_epoch)
-    config = {
-        "filters": args.filters, "depth": args.depth, "batch_norm": args.batch_norm,
-        "batch": args.batch, "crop": args.crop, "epochs": epochs,
-        "steps_per_epoch": args.steps // epochs, "seed": args.seed, **extra,
+    iou = per_class_iou(cm)
+    fg = iou[1:]
+    present = cm.sum(1) > 0
+    return {
+        "fg_miou": float(np.nanmean(np.where(present[1:], fg, np.nan))),
+        "rare_miou": float(np.nanmean([iou[c] for c in rare_half if present[c]])) if rare_half else float("nan"),
+        "bg_iou": float(iou[0]), "pixel_accuracy": float(pixel_accuracy(cm)),
+        "per_class_iou": [None if np.isnan(v) else float(v) for v in iou],
     }
 
-    class Print:
-        def on_batch(self, *a):
-            pass
 
-        def on_epoch(self, r):
-            print(f"  epoch {r.epoch}/{r.epochs} loss {r.train_loss:.3f} val fg mIoU "
-                  f"{r.fg_miou or 0:.3f} acc {r.pixel_accuracy or 0:.4f} {r.alarm or ''}", flush=True)
+def rarer_half(project, num_classes: int) -> list[int]:
+    px = project.class_totals("train").pixels[:num_classes]
+    fg = [c for c in range(1, num_classes) if px[c] > 0]
+    fg.sort(key=lambda c: px[c])
+    return fg[: max(1, len(fg) // 2)]
 
-        def on_message(self, t):
-            pass
 
-    run_id = train_project(project, config, Print())
-    return load_model(project.run(run_id).model_path), config
+def mean_sd(xs: list[float]) -> str:
+    a = np.array([x for x in xs if x == x], dtype=float)
+    if a.size == 0:
+        return "-"
+    return f"{a.mean():.3f} ± {a.std(ddof=1):.3f}" if a.size > 1 else f"{a.mean():.3f}"
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default="bench_out/quality")
+    ap.add_argument("--sets", default="demo,demo-large,demo-thin,em")
+    ap.add_argument("--recipes", default=",".join(RECIPES))
+    ap.add_argument("--minutes", type=float, default=1.5, help="training budget per run, demo sets")
+    ap.add_argument("--em-minutes", type=float, default=2.5, help="training budget per run, EM set")
+    ap.add_argument("--seeds", type=int, default=3, help="seeds for nnunet and plan")
+    ap.add_argument("--seed-recipe-seeds", type=int, default=1, help="seeds for the seed recipe")
     ap.add_argument("--n", type=int, default=200, help="demo training+validation images")
-    ap.add_argument("--test", type=int, default=50, help="held-out test images")
-    ap.add_argument("--steps", type=int, default=500)
-    ap.add_argument("--steps-per-epoch", type=int, default=100)
-    ap.add_argument("--batch", type=int, default=64)
-    ap.add_argument("--crop", type=int, default=32)
-    ap.add_argument("--filters", type=int, default=16)
-    ap.add_argument("--depth", type=int, default=4)
-    ap.add_argument("--no-batch-norm", dest="batch_norm", action="store_false")
-    ap.add_argument("--lr", type=float, default=1e-2, help="segstudio's peak learning rate")
-    ap.add_argument("--seed-lr", type=float, default=1e-3, help="the seed recipe's (Keras default Adam)")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--only", choices=["seed", "segstudio"], default=None)
-    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                    help="override a segstudio training option, e.g. --set loss=focal+dice")
-    ap.add_argument("--json", default=None, help="also write results here")
+    ap.add_argument("--test", type=int, default=50, help="demo held-out test images")
+    ap.add_argument("--size", type=int, default=256)
+    ap.add_argument("--quick", action="store_true", help="tiny data, seconds per run (the test suite)")
+    ap.add_argument("--json", default=None, help="also write every result here")
+    ap.add_argument("--plan-set", action="append", default=[], metavar="KEY=VALUE",
+                    help="override one plan choice (to compare a variant), e.g. --plan-set lr=0.01")
     args = ap.parse_args(argv)
+    if args.quick:
+        args.n, args.test, args.size, args.minutes, args.em_minutes = 16, 4, 64, 0.05, 0.05
+        args.seeds, args.seed_recipe_seeds = 1, 1
+        args.sets = ",".join(s for s in args.sets.split(",") if s != "em")
 
-    from segstudio.services.demo import make_demo
-    from segstudio.store.project import Project
+    from segstudio.services.planning import plan_for_project
+    from segstudio.services.training import model_classes
 
-    out = Path(args.out)
-    proj_dir = out / f"demo_n{args.n}_s{args.seed}"
-    project = Project.open(proj_dir) if (proj_dir / "images").exists() else make_demo(proj_dir, n=args.n, seed=args.seed)[0]
-    num_classes = 32
-    test = held_out(args.test, 10_000 + args.seed, 256)
-    extra = {"lr": args.lr}
-    for kv in args.set:
+    plan_set = {}
+    for kv in args.plan_set:
         k, v = kv.split("=", 1)
         try:
-            extra[k] = json.loads(v)
+            plan_set[k] = json.loads(v)
         except json.JSONDecodeError:
-            extra[k] = v
-    results = {}
-    if args.only in (None, "seed"):
-        t0 = time.perf_counter()
-        model = train_seed(project, args, num_classes)
-        results["seed"] = (score(model, test, num_classes), time.perf_counter() - t0)
-        print(f"seed recipe trained in {results['seed'][1]:.0f} s", flush=True)
-    if args.only in (None, "segstudio"):
-        t0 = time.perf_counter()
-        model, config = train_segstudio(project, args, extra)
-        results["segstudio"] = (score(model, test, num_classes), time.perf_counter() - t0)
-        print(f"segstudio trained in {results['segstudio'][1]:.0f} s with {config}", flush=True)
+            plan_set[k] = v
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    results: dict = {}
+    for name in args.sets.split(","):
+        if name == "em":
+            if not EM.exists():
+                print(f"skipping em: {EM} not found")
+                continue
+            project, test = em_set(out)
+            minutes = args.em_minutes
+        else:
+            project, test = demo_set(out, name, args.n, args.test, args.size)
+            minutes = args.minutes
+        num_classes = model_classes(project.class_table())
+        rare = rarer_half(project, num_classes)
+        plan = plan_for_project(project, minutes)
+        arch = {"filters": plan.get("filters"), "depth": plan.get("depth")}
+        print(f"\n== {name}: {project.image_count()} images, {num_classes} classes, {minutes:g} min per run; "
+              f"plan: " + ", ".join(f"{c.key}={c.value}" for c in plan.choices), flush=True)
+        for recipe in args.recipes.split(","):
+            n_seeds = args.seed_recipe_seeds if recipe == "seed" else args.seeds
+            for seed in range(n_seeds):
+                t0 = time.perf_counter()
+                model, info = run_recipe(recipe, project, minutes, seed, arch, plan_set)
+                s = score(model, test, num_classes, rare)
+                s.update(info=info, seconds=time.perf_counter() - t0)
+                results.setdefault(name, {}).setdefault(recipe, []).append(s)
+                print(f"  {recipe:<7} seed {seed}: fg mIoU {s['fg_miou']:.3f}  rare-half {s['rare_miou']:.3f}  "
+                      f"bg IoU {s['bg_iou']:.3f}  acc {s['pixel_accuracy']:.4f}  ({s['seconds']:.0f} s) {info}",
+                      flush=True)
+                if args.json:
+                    Path(args.json).write_text(json.dumps({"args": vars(args), "results": results}, indent=1))
+        project.close()
 
-    names = list(results)
-    ious = {k: per_class_iou(cm) for k, (cm, _) in results.items()}
-    share = sum(cm for cm, _ in results.values())[:, :].sum(1)
-    share = share / share.sum()
-    print(f"\nper-class IoU on {args.test} held-out images ({args.steps} steps, batch {args.batch}, "
-          f"crop {args.crop}, {args.filters} filters, depth {args.depth})")
-    print(f"{'class':>5} {'pixels':>8} " + " ".join(f"{n:>10}" for n in names))
-    for c in range(num_classes):
-        print(f"{c:>5} {share[c]:>8.4%} " + " ".join(
-            f"{'-' if np.isnan(ious[n][c]) else f'{ious[n][c]:.3f}':>10}" for n in names))
-    summary = {}
-    for n in names:
-        cm = results[n][0]
-        summary[n] = {"fg_miou": foreground_miou(cm), "pixel_accuracy": pixel_accuracy(cm),
-                      "seconds": results[n][1], "per_class_iou": [None if np.isnan(v) else v for v in ious[n]]}
-        print(f"{n:>10}: foreground mIoU {summary[n]['fg_miou']:.3f}   pixel accuracy "
-              f"{summary[n]['pixel_accuracy']:.4f}   ({results[n][1]:.0f} s)")
-    if len(names) == 2:
-        a, b = summary["seed"]["fg_miou"], summary["segstudio"]["fg_miou"]
-        print(f"ratio segstudio/seed foreground mIoU: {b / a if a > 0 else float('inf'):.1f}x")
-    if args.json:
-        Path(args.json).write_text(json.dumps({"args": vars(args), "results": summary}, indent=1))
+    print(f"\n{'data set':<11} {'recipe':<7} {'seeds':>5} {'fg mIoU':>15} {'rare-half mIoU':>15} "
+          f"{'background IoU':>15} {'pixel acc':>15}")
+    for name, by_recipe in results.items():
+        for recipe, runs in by_recipe.items():
+            print(f"{name:<11} {recipe:<7} {len(runs):>5} " + " ".join(
+                f"{mean_sd([r[k] for r in runs]):>15}" for k in ("fg_miou", "rare_miou", "bg_iou", "pixel_accuracy")))
+        if "plan" in by_recipe:
+            plan_fg = np.mean([r["fg_miou"] for r in by_recipe["plan"]])
+            for base in ("seed", "nnunet"):
+                if base in by_recipe:
+                    b = np.mean([r["fg_miou"] for r in by_recipe[base]])
+                    print(f"{'':<11} plan / {base}: {plan_fg / b if b > 0 else float('inf'):.1f}x foreground mIoU")
+            alarms = [r["info"].get("final_alarm") for r in by_recipe["plan"] if r["info"].get("final_alarm")]
+            print(f"{'':<11} plan runs ending with an alarm raised: {len(alarms)}")
+    if args.quick:
+        shutil.rmtree(out, ignore_errors=True)
     return 0
 
 

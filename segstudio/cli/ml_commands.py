@@ -169,10 +169,14 @@ class ConsoleProgress:
         fg = "-" if r.fg_miou is None else f"{r.fg_miou:.3f}"
         acc = "-" if r.pixel_accuracy is None else f"{r.pixel_accuracy:.2%}"
         star = " *" if r.improved else ""
-        self.stream.write(f"epoch {r.epoch}/{r.epochs}  loss {r.train_loss:.4f}  val loss {val}  "
+        where = (f"epoch {r.epoch} ({r.elapsed / 60:.1f}/{r.minutes:g} min)" if r.minutes
+                 else f"epoch {r.epoch}/{r.epochs}")
+        self.stream.write(f"{where}  loss {r.train_loss:.4f}  val loss {val}  "
                           f"fg mIoU {fg}  pixel acc {acc}  {r.seconds:.0f}s{star}\n")
         if r.alarm:
             self.stream.write(f"  ALARM: {r.alarm}\n")
+        if r.adjustment:
+            self.stream.write(f"  adjusted: {r.adjustment}\n")
         self.stream.flush()
         self.last = r
 
@@ -181,11 +185,23 @@ class ConsoleProgress:
         self.stream.flush()
 
 
-def per_class_table(names: list[str], iou: list, fg: float | None, acc: float | None) -> str:
-    lines = [f"{'id':>3}  {'class':<24} {'IoU':>6}"]
+def per_class_table(names: list[str], iou: list, fg: float | None, acc: float | None,
+                    val_pixels: list[int] | None = None) -> str:
+    """IoU per class; with ``val_pixels`` also each class's validation pixels, and a note on
+    the classes with too few of them to trust."""
+    from segstudio.core.metrics import MIN_SCORED_PIXELS, too_few_to_score
+
+    few = too_few_to_score(val_pixels) if val_pixels else [False] * len(iou)
+    head = f"{'id':>3}  {'class':<24} {'IoU':>6}" + (f" {'val pixels':>11}" if val_pixels else "")
+    lines = [head]
     for c, v in enumerate(iou):
         name = names[c] if c < len(names) else f"class {c}"
-        lines.append(f"{c:>3}  {name[:24]:<24} {'-' if v is None else f'{v:.3f}':>6}")
+        row = f"{c:>3}  {name[:24]:<24} {'-' if v is None else f'{v:.3f}':>6}"
+        if val_pixels:
+            row += f" {val_pixels[c] if c < len(val_pixels) else 0:>11}"
+            if c < len(few) and few[c]:
+                row += f"  (under {MIN_SCORED_PIXELS} px: too few to score)"
+        lines.append(row)
     fgs = "-" if fg is None else f"{fg:.3f}"
     accs = "-" if acc is None else f"{acc:.2%}"
     lines.append(f"foreground mIoU {fgs}   pixel accuracy {accs}")
@@ -210,6 +226,15 @@ def cmd_train(args: argparse.Namespace) -> int:
         print("\nstopping at the next batch (Ctrl-C again to abort)", file=sys.stderr)
 
     old = signal.signal(signal.SIGINT, on_sigint) if threading.current_thread() is threading.main_thread() else None
+    if args.resume is None:
+        from segstudio.services.training import planned_config
+
+        config = planned_config(project, config)
+        print("plan (segstudio plan explains each choice):  " + ", ".join(
+            f"{c['key']}={c['value']:g}" if isinstance(c["value"], float) else f"{c['key']}={c['value']}"
+            for c in config["plan"]) + ("" if not any(c["source"] == "user" for c in config["plan"])
+                                        else "  (yours: " + ", ".join(c["key"] for c in config["plan"]
+                                                                       if c["source"] == "user") + ")"))
     try:
         run_id = train_project(project, config, progress, cancel)
     finally:
@@ -222,7 +247,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         by_id = {c.id: c.name for c in project.class_table()}
         names = [by_id.get(i, f"class {i}") for i in range(len(best.per_class_iou))]
         print(f"validation, best epoch {best.epoch} (run {run_id}):")
-        print(per_class_table(names, best.per_class_iou, best.fg_miou, best.pixel_accuracy))
+        print(per_class_table(names, best.per_class_iou, best.fg_miou, best.pixel_accuracy,
+                              best.val_pixels or None))
     print(f"run {run_id}: {run.status}: {run.message or ''}")
     if run.model_path:
         print(f"model: {run.model_path}")

@@ -10,6 +10,14 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
+#: a class with fewer validation pixels than this is shown greyed out: its IoU is noise
+MIN_SCORED_PIXELS = 200
+
+
+def too_few_to_score(val_pixels) -> list[bool]:
+    """Per class: True where the validation split holds too few of its pixels to trust its IoU."""
+    return [int(n) < MIN_SCORED_PIXELS for n in val_pixels]
+
 
 def confusion_matrix(
     y_true: np.ndarray,

@@ -34,11 +34,11 @@ def stratified_split(keys: Sequence[str], presence: np.ndarray, percent: int = V
         percent: the validation share of images (at least one once there are two images).
         exclude: classes that do not drive the stratification (background, ignore classes).
     """
-    presence = np.asarray(presence, dtype=bool).reshape(len(keys), -1)
     n = len(keys)
     val = np.zeros(n, dtype=bool)
     if n < 2 or percent <= 0:
         return val
+    presence = np.asarray(presence, dtype=bool).reshape(n, -1)
     order = sorted(range(n), key=lambda i: (path_hash(keys[i]), keys[i]))
     quota = max(1, round(n * percent / 100))
     cap = max(quota, round(n * MAX_COVERAGE_PERCENT / 100))  # room to cover every class

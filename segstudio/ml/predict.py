@@ -138,8 +138,13 @@ def predict_tiled(
 
 
 def predict_image(model: keras.Model, image: np.ndarray, tile: int = 512, batch: int = 4) -> Prediction:
-    """Whole-image pass when the image fits in one tile, tiled otherwise."""
+    """Whole-image pass when the image fits in one tile, tiled otherwise.
+
+    Tiles are at least 4x the model's context margin: a deep U-Net's margin (256 px at
+    depth 5) would otherwise leave a stride of a few pixels and hundreds of tiles per image.
+    """
     h, w = np.shape(image)[:2]
+    tile = max(tile, 4 * default_margin(model))
     if h * w <= tile * tile:
         p = predict_whole(model, image)
         return Prediction(p.argmax(-1).astype(np.uint8 if p.shape[-1] <= 256 else np.uint16), p.max(-1), p)

@@ -115,6 +115,7 @@ class _Recorder:
         self.project.add_epoch(
             self.run_id, report.epoch, report.train_loss, report.val_loss, report.fg_miou,
             report.pixel_accuracy, report.per_class_iou, report.alarm, report.seconds,
+            report.adjustment, report.val_pixels,
         )
         self.inner.on_epoch(report)
 
@@ -246,7 +247,7 @@ def train_project(
             init_path = str(src)
         if not init_path or not Path(init_path).exists():
             raise SegstudioError(f"no model to fine-tune from: {init_path or src}")
-    if resume_ckpt is None:
+    if resume_ckpt is None and "plan" not in config:  # a caller may have planned already
         config = planned_config(project, config)
     tc, extra = split_config(config)
     data, summary, train_records = prepare(project, tc, extra)

@@ -88,6 +88,8 @@ class EpochRow(Base):
     per_class_iou: Mapped[list[Any]] = mapped_column(default=list)
     alarm: Mapped[str | None] = mapped_column(String, default=None)
     seconds: Mapped[float | None] = mapped_column(Float, default=None)
+    adjustment: Mapped[str | None] = mapped_column(String, default=None)  # migration 0003
+    val_pixels: Mapped[list[Any]] = mapped_column(default=list)  # per class; migration 0003
 
 
 class ModelRow(Base):

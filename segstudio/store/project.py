@@ -84,6 +84,8 @@ class EpochRecord:
     per_class_iou: list[float | None]
     alarm: str | None
     seconds: float | None
+    adjustment: str | None = None  # what the trainer changed after this epoch's alarm
+    val_pixels: list[int] = field(default_factory=list)  # validation pixels per class
 
 
 @dataclass(frozen=True)
@@ -467,6 +469,8 @@ class Project:
         per_class_iou: Sequence[float | None] = (),
         alarm: str | None = None,
         seconds: float | None = None,
+        adjustment: str | None = None,
+        val_pixels: Sequence[int] = (),
     ) -> None:
         with self.session() as s, s.begin():
             s.merge(
@@ -480,6 +484,8 @@ class Project:
                     per_class_iou=[_clean_float(v) for v in per_class_iou],
                     alarm=alarm,
                     seconds=_clean_float(seconds),
+                    adjustment=adjustment,
+                    val_pixels=[int(v) for v in val_pixels],
                 )
             )
             fg = _clean_float(fg_miou)
@@ -563,7 +569,8 @@ class Project:
             return [
                 EpochRecord(
                     e.run_id, e.epoch, e.train_loss, e.val_loss, e.fg_miou, e.pixel_accuracy,
-                    list(e.per_class_iou or []), e.alarm, e.seconds,
+                    list(e.per_class_iou or []), e.alarm, e.seconds, e.adjustment,
+                    list(e.val_pixels or []),
                 )
                 for e in s.scalars(q)
             ]

@@ -133,3 +133,79 @@ def test_no_distribution_strategy_on_a_plain_cpu(monkeypatch):
     monkeypatch.delenv("TF_CONFIG", raising=False)
     if len(tf.config.list_physical_devices("GPU")) <= 1:
         assert strategy_for_devices() is None
+
+
+def test_a_time_budget_stops_the_run_and_keeps_the_best_checkpoint(data, tmp_path):
+    import time
+
+    rec = Recorder()
+    t0 = time.perf_counter()
+    cfg = TrainConfig(epochs=100_000, minutes=0.1, **TINY)
+    result = Trainer(data, cfg, model_path=tmp_path / "m.keras", callbacks=rec).run()
+    spent = time.perf_counter() - t0
+    assert result.status == "finished" and "budget spent" in result.message
+    assert 1 <= result.epochs_done < 100_000 and (tmp_path / "m.keras").exists()
+    assert spent < 6 + 30  # 6 s of budget, plus building and tracing the model
+    assert rec.epochs[-1].minutes == 0.1 and rec.epochs[-1].elapsed <= 6 + 5
+    assert max(r.fg_miou for r in rec.epochs) == result.best_fg_miou
+
+
+def test_learning_rate_warms_up_then_decays_over_the_steps(data, tmp_path):
+    long = Trainer(data, TrainConfig(epochs=1000, warmup_steps=10, **TINY), model_path=tmp_path / "m.keras")
+    lrs = [long.learning_rate_at(s) for s in range(12)]
+    assert lrs[0] == pytest.approx(1e-4) and lrs[0] < lrs[5] < lrs[9] == pytest.approx(1e-3, rel=0.01)
+    short = Trainer(data, TrainConfig(epochs=10, warmup_steps=10, **TINY), model_path=tmp_path / "m.keras")
+    lrs = [short.learning_rate_at(s) for s in range(31)]
+    assert lrs[29] < lrs[20] < lrs[10] and lrs[30] == pytest.approx(5e-5, rel=0.01)
+
+
+def test_the_learning_rate_the_optimizer_sees_follows_the_schedule(data, tmp_path):
+    seen = []
+
+    class Spy(Recorder):
+        def on_batch(self, epoch, step, steps, loss):
+            seen.append(float(trainer.model.optimizer.learning_rate.numpy()))
+
+    trainer = Trainer(data, TrainConfig(epochs=2, warmup_steps=3, **TINY), model_path=tmp_path / "m.keras",
+                      callbacks=Spy())
+    trainer.run()
+    assert seen[0] == pytest.approx(trainer.learning_rate_at(0), rel=1e-4)
+    assert seen[2] == pytest.approx(1e-3 * (0.05 + 0.95 * 0.5 * (1 + np.cos(np.pi * 2 / 6))), rel=1e-3)
+
+
+def test_a_flood_alarm_softens_the_class_weights_the_loss_uses(data):
+    from segstudio.ml import losses
+    from segstudio.ml.correction import Corrector
+
+    loss = losses.get("wce+dice", [1.0, 16.0, 4.0], 255)
+    y = np.array([[[0, 1, 2, 1]]])
+    p = np.array([[[[0.8, 0.1, 0.1], [0.5, 0.3, 0.2], [0.3, 0.3, 0.4], [0.1, 0.8, 0.1]]]], "float32")
+    before = float(loss(y, p))
+    c = Corrector([1.0, 16.0, 4.0])
+    note = c.after_epoch("background flood: 9.0x the true foreground", lambda w: losses.set_class_weights(loss, w))
+    assert note and "softened" in note and "1 -> 0.5" in note
+    assert loss.losses[0].class_weights == pytest.approx([1.0, 4.0, 2.0])
+    assert float(loss(y, p)) != pytest.approx(before)
+    assert loss.get_config()["losses"][0]["config"]["class_weights"] == pytest.approx([1.0, 4.0, 2.0])
+    # one collapse is the start of most runs; two in a row strengthen the weighting
+    assert c.after_epoch("foreground collapse: 1%", lambda w: losses.set_class_weights(loss, w)) is None
+    note = c.after_epoch("foreground collapse: 1%", lambda w: losses.set_class_weights(loss, w))
+    assert note and "strengthened" in note
+    assert c.after_epoch(None, lambda w: 1) is None
+
+
+def test_the_trainer_records_its_adjustment_when_a_flood_is_raised(data, tmp_path, monkeypatch):
+    from segstudio.ml import trainer as trainer_module
+
+    monkeypatch.setattr(trainer_module, "collapse_alarm", lambda cm, **kw: "background flood: forced")
+    rec = Recorder()
+    t = Trainer(data, TrainConfig(epochs=2, **TINY), model_path=tmp_path / "m.keras", callbacks=rec)
+    t.run()
+    assert [r.adjustment is not None for r in rec.epochs] == [True, True]
+    assert t.corrector.strength == 0.25 and any("softened" in m for m in rec.messages)
+    assert rec.epochs[-1].val_pixels and sum(rec.epochs[-1].val_pixels) == 2 * 48 * 48 - sum(
+        int((data.load_val(i)[1] == 255).sum()) for i in range(2))
+    off = Trainer(data, TrainConfig(epochs=1, self_correct=False, **TINY), model_path=tmp_path / "n.keras",
+                  callbacks=Recorder())
+    off.run()
+    assert off.corrector is None

@@ -43,7 +43,7 @@ def test_stats_json_exact_shape_and_values(tiny_project, tiny_dataset, capsys):
     rc, out, err = cli(capsys, "stats", tiny_project.root, "--json")
     assert rc == 0, err
     data = json.loads(out)
-    assert list(data) == ["images", "labelled_images", "ignored_pixels", "classes"]
+    assert list(data) == ["images", "labelled_images", "ignored_pixels", "classes", "fingerprint"]
     assert data["images"] == 5 and data["labelled_images"] == 4 and data["ignored_pixels"] == 0
     pixels, images, _ = _file_counts(tiny_dataset.masks_dir, 4)
     assert data["classes"] == [
@@ -74,7 +74,9 @@ def test_stats_split_and_table(tiny_project, tiny_dataset, capsys):
 def test_stats_empty_project(empty_project, capsys):
     rc, out, _ = cli(capsys, "stats", empty_project.root, "--json")
     assert rc == 0
-    assert json.loads(out) == {"images": 0, "labelled_images": 0, "ignored_pixels": 0, "classes": []}
+    data = json.loads(out)
+    assert data.pop("fingerprint")["images"] == 0
+    assert data == {"images": 0, "labelled_images": 0, "ignored_pixels": 0, "classes": []}
     assert cli(capsys, "stats", empty_project.root)[0] == 0
 
 

@@ -1,4 +1,5 @@
-"""Per-image fingerprints (objects per class, extent histograms, intensity percentiles).
+"""Per-image fingerprints (objects per class, extent histograms, intensity percentiles);
+per-epoch self-correction notes and validation pixels per class.
 
 Revision ID: 0003
 Revises: 0002
@@ -19,7 +20,13 @@ def upgrade() -> None:
         sa.Column("image_id", sa.Integer, sa.ForeignKey("images.id", ondelete="CASCADE"), primary_key=True),
         sa.Column("data", sa.JSON, nullable=False),
     )
+    with op.batch_alter_table("epoch_metrics") as batch:
+        batch.add_column(sa.Column("adjustment", sa.String, nullable=True))
+        batch.add_column(sa.Column("val_pixels", sa.JSON, nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("epoch_metrics") as batch:
+        batch.drop_column("val_pixels")
+        batch.drop_column("adjustment")
     op.drop_table("image_fingerprints")

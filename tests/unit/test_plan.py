@@ -1,0 +1,71 @@
+"""The training plan: each choice from the fingerprint, the device and the budget, with a reason."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from segstudio.core.fingerprint import ClassFingerprint, Fingerprint
+from segstudio.core.plan import MAX_CROP, Device, make_plan
+
+
+def fingerprint(extent_p95=(24, 16), shares=(0.99, 0.006, 0.004), side=256):
+    classes = [ClassFingerprint(0, "background", 990, shares[0], 10, 0, None, None, None)]
+    for i, (e, s) in enumerate(zip(extent_p95, shares[1:], strict=True), start=1):
+        classes.append(ClassFingerprint(i, f"c{i}", int(1000 * s), s, 5, 10, e // 2, e, 50.0))
+    return Fingerprint(10, 1, side, side, side, side, 1000, [0, 60, 200], classes)
+
+
+def test_crop_gives_the_widest_objects_context_on_the_pooling_grid():
+    plan = make_plan(fingerprint((24, 16)), Device("cpu", 2), 5, val_pixels=10 * 256 * 256)
+    crop, depth = plan.get("crop"), plan.get("depth")
+    assert crop >= 48 and crop % 2**depth == 0 and crop // 2**depth >= 4
+    assert "c1" in next(c for c in plan.choices if c.key == "crop").reason
+    big = make_plan(fingerprint((190, 16)), Device("cpu", 2), 5)
+    assert big.get("crop") == MAX_CROP["cpu"] and big.get("depth") > depth
+    small_images = make_plan(fingerprint((190, 16), side=96), Device("cpu", 2), 5)
+    assert small_images.get("crop") <= 96
+
+
+def test_batch_keeps_the_pixels_per_step_and_rare_classes_get_half_the_crops():
+    small = make_plan(fingerprint((8, 8)), Device("cpu", 2), 5)
+    large = make_plan(fingerprint((120, 8)), Device("cpu", 2), 5)
+    assert small.get("batch") > large.get("batch") >= 2
+    assert small.get("rare_fraction") == 0.5
+    common = make_plan(fingerprint((8, 8), shares=(0.6, 0.25, 0.15)), Device("cpu", 2), 5)
+    assert common.get("rare_fraction") == pytest.approx(1 / 3, abs=1e-3)
+
+
+def test_a_user_value_overrides_one_choice_and_later_rules_follow_it():
+    plan = make_plan(fingerprint((24, 16)), Device("cpu", 2), 5, overrides={"crop": 128, "lr": 0.02})
+    crop = next(c for c in plan.choices if c.key == "crop")
+    assert crop.value == 128 and crop.source == "user" and "the plan:" in crop.reason
+    assert plan.get("lr") == 0.02 and plan.get("depth") == 5 and plan.get("batch") == 4
+
+
+def test_validation_cadence_grows_with_the_validation_set():
+    few = make_plan(fingerprint(), Device("cpu", 2), 5, val_pixels=2 * 256 * 256)
+    many = make_plan(fingerprint(), Device("cpu", 2), 5, val_pixels=200 * 256 * 256)
+    assert few.get("steps_per_epoch") < many.get("steps_per_epoch")
+
+
+def test_the_budget_defaults_by_device_and_a_gpu_gets_larger_crops_and_batches():
+    cpu = make_plan(fingerprint((190, 16), side=1024), Device("cpu", 2))
+    gpu = make_plan(fingerprint((190, 16), side=1024), Device("gpu", 8, 80.0))
+    assert cpu.get("minutes") == 10 and gpu.get("minutes") > cpu.get("minutes")
+    assert gpu.get("crop") > cpu.get("crop") and gpu.get("filters") > cpu.get("filters")
+
+
+def test_plan_command_prints_each_choice_with_its_reason(tiny_project):
+    out = subprocess.run([sys.executable, "-m", "segstudio", "plan", str(tiny_project.root), "--json",
+                          "--minutes", "3", "--lr", "0.001"], capture_output=True, text=True, check=True)
+    data = json.loads(out.stdout)
+    rows = {c["key"]: c for c in data["choices"]}
+    assert {"crop", "depth", "batch", "loss", "weights", "clip", "rare_fraction", "lr", "minutes",
+            "steps_per_epoch"} <= set(rows)
+    assert rows["lr"]["source"] == "user" and rows["lr"]["value"] == 0.001
+    assert rows["minutes"]["value"] == 3.0 and all(c["reason"] for c in data["choices"])
+    bad = subprocess.run([sys.executable, "-m", "segstudio", "plan", str(tiny_project.root), "--lr", "inf"],
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and "finite number" in bad.stderr and "Traceback" not in bad.stderr
