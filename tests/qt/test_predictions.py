@@ -48,6 +48,7 @@ def test_predict_one_image_and_check_the_overlays(qtbot, trained_window):
     assert win.session.project.image(image_id).status == "predicted"
     row = next(r for r in win.image_list.model.rows if r.id == image_id)
     assert row.status == "predicted"
+    assert "[predicted]" in win.image_label.text()  # the status bar agrees with the list
     # overlay layers: outlines over the mask, the full map, highlights
     panel.set_view("both")
     np.testing.assert_array_equal(panel.pred_layer.image, review.outline(cached.classes))
