@@ -6,6 +6,7 @@ from ``set_data``; the weights from ``set_weight_preview``, answering ``weightsR
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyqtgraph as pg
@@ -17,7 +18,9 @@ from segstudio.qt.panels.class_panel import format_share, human_count
 from segstudio.qt.theme import HINT_STYLE, WARNING_COLOR
 from segstudio.qt.widgets.loss_share_chart import draw_loss_shares
 from segstudio.services.training_setup import DEFAULT_CLIP, DEFAULT_SCHEME
-from segstudio.store.project import ClassTotals
+
+if TYPE_CHECKING:  # panels get data, they never open the store
+    from segstudio.store.project import ClassTotals
 
 
 class Log10Axis(pg.AxisItem):
