@@ -57,12 +57,7 @@ class Learning(QtCore.QObject):
     def _menu(self) -> None:
         bar = self.window.menuBar()
         m = QtWidgets.QMenu("&Learning", bar)
-        # before Help, which by convention stays the last menu
-        help_action = next((a for a in bar.actions() if a.text().replace("&", "") == "Help"), None)
-        if help_action is not None:
-            bar.insertMenu(help_action, m)
-        else:
-            bar.addMenu(m)
+        bar.insertMenu(self.window.help_menu.menuAction(), m)  # Help stays the last menu
         self.menu = m
 
         def add(text: str, slot, shortcut: str | None = None) -> QtGui.QAction:
