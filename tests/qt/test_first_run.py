@@ -145,12 +145,15 @@ def test_imbalance_help_covers_weights_losses_sampling_and_metrics(qtbot, app):
     for needle in ("99%", "per-class IoU", "foreground mIoU", "Clip", "Weighted cross-entropy", "Dice",
                    "Focal", "Tversky", "crop", "collapse", "flood"):
         assert needle in text, needle
-    # the default loss named is the trainer's (read from its source, no TensorFlow import)
+    # the default loss named is the trainer's (ml.config, no TensorFlow import)
     from segstudio.qt.dialogs.help_dialogs import LOSS_LABELS
     from segstudio.services.training_setup import engine_defaults
 
     label = " + ".join(LOSS_LABELS[p] for p in engine_defaults()["loss"].split("+"))
     assert f"The default, {label}," in text
+    from segstudio.ml.config import LOSS_PARTS
+
+    assert set(LOSS_LABELS) == set(LOSS_PARTS)  # a name for every loss part ml.config knows
 
 
 def test_about_dialog_shows_the_versions_that_version_prints(qtbot, app, capsys):

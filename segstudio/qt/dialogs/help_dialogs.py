@@ -156,12 +156,13 @@ class ShortcutsDialog(QtWidgets.QDialog):
                 for r in range(self.table.rowCount()) if self.table.item(r, 1) is not None]
 
 
+#: display names of ml.config.LOSS_PARTS (a test keeps the two in step)
 LOSS_LABELS = {"ce": "cross-entropy", "wce": "weighted cross-entropy", "focal": "focal",
                "dice": "Dice", "gdice": "generalised Dice", "tversky": "Tversky"}
 
 
 def default_loss_label() -> str:
-    """The trainer's default loss (read without importing TensorFlow), e.g. 'focal + Dice'."""
+    """The trainer's default loss (ml.config: no TensorFlow import), e.g. 'focal + Dice'."""
     from segstudio.services.training_setup import engine_defaults
 
     loss = str(engine_defaults().get("loss", ""))
