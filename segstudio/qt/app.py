@@ -58,8 +58,9 @@ def run_gui(project: str | None = None, screenshot: str | None = None,
 
         sys.excepthook = excepthook
     if project:
-        if window.open_project(project):
-            window.open_first_image(richest=screenshot is not None)
+        # opens on the image the project was left on; a screenshot shows the richest one
+        if window.open_project(project) and screenshot is not None:
+            window.open_first_image(richest=True)
     if screenshot is None:
         return app.exec()
     result = {"ok": False}
