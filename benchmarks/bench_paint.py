@@ -24,7 +24,7 @@ import time
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     from segstudio.core.classes import ClassTable
     from segstudio.core.editing import MaskModel
     from segstudio.qt.app import make_app
-    from segstudio.qt.canvas import ImageCanvas
+    from segstudio.qt.canvas.image_canvas import ImageCanvas
 
     app = make_app()
     n = args.size
@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     def run(mode: str, centres: np.ndarray) -> tuple[list[float], list[float]]:
         model_ms, overlay_ms = [], []
         if mode != "dirty":  # the canvas's own subscription would add the dirty-rect repaint
-            canvas._unsubscribe()  # noqa: SLF001 - benchmark drives the overlay itself
+            canvas._unsubscribe()  # benchmark drives the overlay itself
         for k, (x, y) in enumerate(centres):
             t0 = time.perf_counter()
             with model.stroke():
@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
             model_ms.append((t1 - t0) * 1e3)
             overlay_ms.append((t2 - t1) * 1e3)
         if mode != "dirty":
-            canvas._unsubscribe = model.subscribe(canvas._on_mask_change)  # noqa: SLF001
+            canvas._unsubscribe = model.subscribe(canvas._on_mask_change)
             overlay.set_labels(model.labels)
         return model_ms, overlay_ms
 
@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         rect_ms: list[float] = []
         orig = overlay.refresh_rect
 
-        def timed_refresh(rect):  # noqa: ANN001
+        def timed_refresh(rect):
             t = time.perf_counter()
             orig(rect)
             rect_ms.append((time.perf_counter() - t) * 1e3)

@@ -24,7 +24,7 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.paint:
         painter.start()
 
-    def on_batch(*_a) -> None:  # noqa: ANN002
+    def on_batch(*_a) -> None:
         if not batch_times:
             state["first_batch_tick"] = len(ticks)
         batch_times.append(time.perf_counter())
@@ -120,7 +120,8 @@ def main(argv: list[str] | None = None) -> int:
     t_start = time.perf_counter()
     state["active"] = True  # from the Start click: TF import, data, model build and tracing count too
     ticks.append(t_start)
-    job = panel.start()
+    panel.start()
+    job = win.learning.session.training_job
     job.worker.batch.connect(on_batch)
     job.worker.epoch.connect(on_epoch)
     while panel.running or state["result"] is None:

@@ -66,7 +66,7 @@ def main() -> int:
     out.mkdir(parents=True, exist_ok=True)
     grabbed = {"training": False}
 
-    def wait(cond, seconds: float) -> None:  # noqa: ANN001
+    def wait(cond, seconds: float) -> None:
         end = time.time() + seconds
         while not cond() and time.time() < end:
             app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 50)
@@ -74,7 +74,8 @@ def main() -> int:
 
     if args.overlay_only:
         return overlay(args, app, win, wait, out, predict=False)
-    job = panel.start()
+    panel.start()
+    job = win.learning.session.training_job
     epochs: list[dict] = []
     job.worker.epoch.connect(lambda r: epochs.append(r), QtCore.Qt.ConnectionType.DirectConnection)
     wait(lambda: len(epochs) >= args.grab_at or not panel.running, 3600)
@@ -90,7 +91,7 @@ def main() -> int:
     return overlay(args, app, win, wait, out, predict=True) if grabbed["training"] else 1
 
 
-def overlay(args, app, win, wait, out: Path, predict: bool) -> int:  # noqa: ANN001
+def overlay(args, app, win, wait, out: Path, predict: bool) -> int:
     """Predictions over the images, then the overlay of one image, zoomed in."""
     from PySide6 import QtCore, QtWidgets
 
@@ -101,11 +102,11 @@ def overlay(args, app, win, wait, out: Path, predict: bool) -> int:  # noqa: ANN
     ids = [r.id for r in win.session.images()]
     if predict:
         P.predict(ids)
-        wait(lambda: P.job is None, 1800)
+        wait(lambda: L.session.prediction_job is None, 1800)
     if args.image:
         L.open_image(next(r.id for r in win.session.images() if Path(r.path).name == args.image))
     L.show("runs")
-    L.history.refresh()
+    L.session.refresh_models()
     L.history.select_runs([L.history.selected_runs()[0]] if L.history.selected_runs() else
                           [int(L.history.view.item(0, 0).text())])
     win.resizeDocks([L.docks["runs"]], [300], QtCore.Qt.Orientation.Vertical)

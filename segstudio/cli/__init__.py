@@ -18,16 +18,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="store_true", help="print versions and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    from segstudio.cli import project_commands
+    from segstudio.cli import ml_commands, project_commands
 
     project_commands.register(sub)
-    try:
-        from segstudio.cli import ml_commands
-    except ImportError as e:  # ml commands land separately; never hide a real import bug
-        if "ml_commands" not in str(e):
-            raise
-    else:
-        ml_commands.register(sub)
+    ml_commands.register(sub)
     gui = sub.add_parser("gui", help="open the desktop app (optionally on a project)")
     gui.add_argument("project", nargs="?", help="project folder")
     gui.add_argument("--screenshot", metavar="FILE", help="write a PNG of the window and exit")

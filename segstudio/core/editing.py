@@ -26,6 +26,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from enum import StrEnum
 
 import numpy as np
 
@@ -88,12 +89,28 @@ class Rect:
 EMPTY = Rect(0, 0, 0, 0)
 
 
+class ChangeReason(StrEnum):
+    """Why a MaskModel tells its listeners about a change."""
+
+    EDIT = "edit"  # pixels changed inside a stroke
+    STROKE_END = "stroke-end"  # a stroke closed: one undo step more
+    UNDO = "undo"
+    REDO = "redo"
+    RESET = "reset"  # new labels wholesale
+    SAVED = "saved"  # nothing changed; the saved state moved
+
+
+#: reasons after which undo/redo availability may differ
+HISTORY_REASONS = frozenset({ChangeReason.STROKE_END, ChangeReason.UNDO, ChangeReason.REDO,
+                             ChangeReason.SAVED, ChangeReason.RESET})
+
+
 @dataclass(frozen=True)
 class MaskChange:
-    """What listeners receive. ``reason``: 'edit', 'undo', 'redo' or 'reset'."""
+    """What listeners receive: the changed region, why, and whether unsaved edits remain."""
 
     rect: Rect
-    reason: str
+    reason: ChangeReason
     dirty: bool
 
 
@@ -196,7 +213,7 @@ class MaskModel:
         self._listeners.append(callback)
         return lambda: self._listeners.remove(callback) if callback in self._listeners else None
 
-    def _emit(self, rect: Rect, reason: str) -> None:
+    def _emit(self, rect: Rect, reason: ChangeReason) -> None:
         change = MaskChange(rect, reason, self.dirty)
         for cb in list(self._listeners):
             cb(change)
@@ -211,11 +228,11 @@ class MaskModel:
         self._redo.clear()
         self._serial += 1
         self._base_serial = self._saved_serial = self._serial
-        self._emit(Rect.full(self.shape), "reset")
+        self._emit(Rect.full(self.shape), ChangeReason.RESET)
 
     def mark_saved(self) -> None:
         self._saved_serial = self._current_serial()
-        self._emit(EMPTY, "saved")
+        self._emit(EMPTY, ChangeReason.SAVED)
 
     # -- strokes ----------------------------------------------------------------
     @contextmanager
@@ -273,7 +290,7 @@ class MaskModel:
         self._undo.append(rec)
         self._redo.clear()
         self._trim()
-        self._emit(EMPTY, "stroke-end")
+        self._emit(EMPTY, ChangeReason.STROKE_END)
         return rec
 
     def _trim(self) -> None:
@@ -308,7 +325,7 @@ class MaskModel:
         else:
             rect = bound
         self._pending.append((flat_idx, old, rect))
-        self._emit(rect, "edit")
+        self._emit(rect, ChangeReason.EDIT)
         return rect
 
     def _write_region(self, rect: Rect, inside: np.ndarray, value: int) -> Rect:
@@ -398,7 +415,7 @@ class MaskModel:
         rec = self._undo.pop()
         self._labels.reshape(-1)[rec.indices] = rec.before
         self._redo.append(rec)
-        self._emit(rec.rect, "undo")
+        self._emit(rec.rect, ChangeReason.UNDO)
         return True
 
     def redo(self) -> bool:
@@ -407,7 +424,7 @@ class MaskModel:
         rec = self._redo.pop()
         self._labels.reshape(-1)[rec.indices] = rec.after
         self._undo.append(rec)
-        self._emit(rec.rect, "redo")
+        self._emit(rec.rect, ChangeReason.REDO)
         return True
 
 

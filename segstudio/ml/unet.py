@@ -8,25 +8,9 @@ training images' mean/variance baked in is the first layer, so the exported
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-
 import keras
 import numpy as np
 from keras import layers
-
-
-@dataclass(frozen=True)
-class UNetConfig:
-    channels: int = 1
-    num_classes: int = 2
-    depth: int = 4
-    filters: int = 16
-    batch_norm: bool = True
-    dropout: float = 0.0  # spatial dropout at the bottom of the U
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
 
 #: name -> (filters, depth, batch_norm, dropout).
 PRESETS: dict[str, dict] = {

@@ -8,37 +8,11 @@ from pathlib import Path
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from segstudio.qt.icons import app_icon
+from segstudio.qt.theme import dark_palette
+
 DEFAULT_SIZE = (1400, 900)
 SETTLE_MS = 400
-
-
-def dark_palette() -> QtGui.QPalette:
-    p = QtGui.QPalette()
-    C = QtGui.QPalette.ColorRole
-    base, window, text = QtGui.QColor(30, 31, 34), QtGui.QColor(43, 45, 48), QtGui.QColor(222, 222, 222)
-    for role, color in (
-        (C.Window, window), (C.WindowText, text), (C.Base, base), (C.AlternateBase, QtGui.QColor(38, 40, 43)),
-        (C.ToolTipBase, QtGui.QColor(60, 63, 66)), (C.ToolTipText, text), (C.Text, text),
-        (C.Button, QtGui.QColor(55, 58, 62)), (C.ButtonText, text), (C.BrightText, QtGui.QColor(255, 90, 90)),
-        (C.Highlight, QtGui.QColor(53, 116, 196)), (C.HighlightedText, QtGui.QColor(255, 255, 255)),
-        (C.Link, QtGui.QColor(100, 160, 240)), (C.PlaceholderText, QtGui.QColor(130, 130, 130)),
-    ):
-        p.setColor(role, color)
-    for role in (C.Text, C.ButtonText, C.WindowText):
-        p.setColor(QtGui.QPalette.ColorGroup.Disabled, role, QtGui.QColor(120, 120, 120))
-    return p
-
-
-def app_icon() -> QtGui.QIcon:
-    icon = QtGui.QIcon()
-    try:
-        from segstudio.resources import app_icon_paths
-
-        for path in app_icon_paths():
-            icon.addFile(str(path))
-    except (ImportError, FileNotFoundError):
-        pass
-    return icon
 
 
 def make_app(argv: list[str] | None = None) -> QtWidgets.QApplication:
@@ -50,7 +24,7 @@ def make_app(argv: list[str] | None = None) -> QtWidgets.QApplication:
         QtCore.QCoreApplication.setApplicationName("segstudio")
         app = QtWidgets.QApplication(argv if argv is not None else sys.argv[:1])
     app.setStyle("Fusion")
-    app.setWindowIcon(app_icon())
+    app.setWindowIcon(app_icon())  # every PNG size and the SVG (qt.icons)
     # Wayland compositors (and GNOME's dock on X11) match the window to segstudio.desktop by this
     QtGui.QGuiApplication.setDesktopFileName("segstudio")
     app.setPalette(dark_palette())
@@ -78,14 +52,15 @@ def run_gui(project: str | None = None, screenshot: str | None = None,
         window.resize(*(size or DEFAULT_SIZE))
     window.show()
     if screenshot is None:  # an unexpected error in any slot reaches the one error place
-        def excepthook(kind, error, tb) -> None:  # noqa: ANN001
+        def excepthook(kind, error, tb) -> None:
             sys.__excepthook__(kind, error, tb)
             window.errors.report("Unexpected error", error)
 
         sys.excepthook = excepthook
     if project:
-        if window.open_project(project):
-            window.open_first_image(richest=screenshot is not None)
+        # opens on the image the project was left on; a screenshot shows the richest one
+        if window.open_project(project) and screenshot is not None:
+            window.open_first_image(richest=True)
     if screenshot is None:
         return app.exec()
     result = {"ok": False}

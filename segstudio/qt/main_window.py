@@ -9,32 +9,23 @@ import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from segstudio.core.tools import Tool
-from segstudio.qt.canvas import ImageCanvas, default_levels
-from segstudio.qt.class_panel import ClassPanel
-from segstudio.qt.dialogs import NewProjectDialog, NewProjectRequest, show_import_report
-from segstudio.qt.edit_toolbar import EditToolBar, resource_icon
+from segstudio.qt.annotation_session import AnnotationSession
+from segstudio.qt.canvas.image_canvas import ImageCanvas, default_levels
+from segstudio.qt.dialogs.help_dialogs import AboutDialog, ImbalanceHelpDialog, ShortcutsDialog
+from segstudio.qt.dialogs.project_dialogs import (
+    NewProjectDialog,
+    NewProjectRequest,
+    show_import_report,
+)
 from segstudio.qt.errors import ErrorReporter
-from segstudio.qt.help_dialogs import AboutDialog, ImbalanceHelpDialog, ShortcutsDialog
-from segstudio.qt.image_list import ImageListPanel
-from segstudio.qt.learning import install_learning
-from segstudio.qt.session import AnnotationSession
+from segstudio.qt.icons import svg_icon
+from segstudio.qt.learning_docks import install_learning
+from segstudio.qt.panels.class_panel import ClassPanel
+from segstudio.qt.panels.image_list import ImageListPanel
+from segstudio.qt.panels.start_page import StartPage, default_demo_dir
+from segstudio.qt.panels.stats_panel import StatsPanel
 from segstudio.qt.settings import add_recent_project, app_settings, recent_projects
-from segstudio.qt.start_page import StartPage, default_demo_dir
-from segstudio.qt.stats_panel import StatsPanel
-
-SHORTCUTS = [
-    ("B / E / F / P / I", "Brush, eraser, flood fill, polygon/lasso, class picker"),
-    ("[  /  ]", "Smaller / larger brush"),
-    ("1 … 9, 0", "Paint class 1 … 9; 0 = background"),
-    ("Right-drag (brush)", "Erase"),
-    ("Enter / Esc", "Close / cancel the polygon"),
-    ("Ctrl+Z / Ctrl+Shift+Z", "Undo / redo the last stroke"),
-    ("Ctrl+S", "Save the mask (also automatic when leaving an image)"),
-    ("Page Down / Page Up", "Next / previous image in the list"),
-    ("O", "Show or hide the mask overlay"),
-    ("Wheel, middle-drag, Ctrl+0", "Zoom about the cursor, pan, fit the image"),
-    ("Ctrl+N / Ctrl+O / Ctrl+Q", "New project from folders, open a project, quit"),
-]
+from segstudio.qt.widgets.edit_toolbar import EditToolBar
 
 
 class MainWindow(QtWidgets.QMainWindow):
@@ -71,8 +62,7 @@ class MainWindow(QtWidgets.QMainWindow):
         for name in ("classes", "statistics"):  # the annotation panels in front by default
             self.docks[name].raise_()
         for act, icon in ((self.save_action, "save"), (self.undo_action, "undo"), (self.redo_action, "redo")):
-            if (qicon := resource_icon(icon)) is not None:
-                act.setIcon(qicon)
+            act.setIcon(svg_icon(icon))
             self.toolbar.insertAction(self.toolbar.file_separator, act)
             button = self.toolbar.widgetForAction(act)
             if button is not None and not act.icon().isNull():
@@ -93,7 +83,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._show_project_widgets(False)
 
     # -- composition ---------------------------------------------------------------
-    def _dock(self, title: str, widget: QtWidgets.QWidget, area) -> QtWidgets.QDockWidget:  # noqa: ANN001
+    def _dock(self, title: str, widget: QtWidgets.QWidget, area) -> QtWidgets.QDockWidget:
         dock = QtWidgets.QDockWidget(title, self)
         dock.setObjectName(f"dock_{title.split()[0].lower()}")
         widget.setMinimumSize(180, 120)  # explicit, so small --size values still fit
@@ -113,7 +103,7 @@ class MainWindow(QtWidgets.QMainWindow):
         bar.addPermanentWidget(self.image_label)
         bar.addPermanentWidget(self.cursor_label)
 
-    def _action(self, menu: QtWidgets.QMenu, text: str, slot, shortcut=None, tip: str = "") -> QtGui.QAction:  # noqa: ANN001
+    def _action(self, menu: QtWidgets.QMenu, text: str, slot, shortcut=None, tip: str = "") -> QtGui.QAction:
         act = menu.addAction(text)
         act.triggered.connect(slot)
         if shortcut is not None:
@@ -167,7 +157,7 @@ class MainWindow(QtWidgets.QMainWindow):
         view.addSeparator()
         for dock in self.docks.values():
             view.addAction(dock.toggleViewAction())
-        help_menu = self.menuBar().addMenu("&Help")
+        self.help_menu = help_menu = self.menuBar().addMenu("&Help")
         self._action(help_menu, "&Keyboard shortcuts", self.show_shortcuts, "F1")
         self._action(help_menu, "How &imbalance is handled", self.show_imbalance_help)
         help_menu.addSeparator()
@@ -179,6 +169,7 @@ class MainWindow(QtWidgets.QMainWindow):
         s.classesChanged.connect(self._classes_changed)
         s.statsChanged.connect(self._stats_changed)
         s.imagesChanged.connect(self.refresh_image_list)
+        s.imagesChanged.connect(self._show_image_info)
         s.imageLoaded.connect(self._image_loaded)
         s.dirtyChanged.connect(self._update_title)
         s.historyChanged.connect(lambda u, r: (self.undo_action.setEnabled(u), self.redo_action.setEnabled(r)))
@@ -207,10 +198,18 @@ class MainWindow(QtWidgets.QMainWindow):
 
     # -- project ----------------------------------------------------------------------
     def open_project(self, folder: str | Path) -> bool:
+        """Open a project on the image it was left on (else its first image)."""
         if not self.session.open_project(folder):
             return False
         if self._restore_layout:
             self._refresh_recent(add_recent_project(folder))
+        last = self.session.last_image_id()
+        if last is not None:
+            self.image_list.select(last)
+            if self.session.current is None:  # filtered out of the list: open it anyway
+                self.session.open_image(last)
+        else:
+            self.open_first_image()
         return True
 
     def ask_open_project(self) -> None:
@@ -226,7 +225,7 @@ class MainWindow(QtWidgets.QMainWindow):
             return
         from segstudio.services.demo import make_demo
 
-        def done(result) -> None:  # noqa: ANN001
+        def done(result) -> None:
             result[0].close()
             self.open_project(folder)
 
@@ -238,19 +237,18 @@ class MainWindow(QtWidgets.QMainWindow):
         if dlg.exec() == QtWidgets.QDialog.DialogCode.Accepted:
             self.import_project(dlg.request())
 
-    def import_project(self, req: NewProjectRequest):  # noqa: ANN201 - the worker
+    def import_project(self, req: NewProjectRequest):  # the worker
         """Import folders in a worker thread; then show what was skipped and open the project."""
         from segstudio.services.project_import import import_folder
 
         if not self.session.maybe_save():
             return None
 
-        def done(result) -> None:  # noqa: ANN001 - (Project opened in the worker, ImportReport)
+        def done(result) -> None:  # (Project opened in the worker, ImportReport)
             worker_project, report = result
             worker_project.close()
             self.last_import_report = show_import_report(self, report.added, report.labelled, report.skipped)
             self.open_project(req.project_dir)
-            self.open_first_image()
 
         return self.session.run_in_thread(
             "Import", import_folder, req.project_dir, req.images_dir, req.masks_dir, req.classes_file,
@@ -264,7 +262,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.recent_menu.setEnabled(bool(paths))
         self.start_page.set_recent(paths)
 
-    def _project_opened(self, project) -> None:  # noqa: ANN001
+    def _project_opened(self, project) -> None:
         self._show_project_widgets(project is not None)
         if project is not None:
             self.setWindowTitle(f"segstudio — {project.root.name}")
@@ -289,15 +287,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.toolbar.setVisible(on)
 
     def refresh_image_list(self) -> None:
-        project = self.session.project
-        if project is None:
-            return
-        try:
-            counts = project.counts_matrix(num_classes=max(self.session.table.num_classes, 1))
-        except Exception as e:  # noqa: BLE001
-            self.errors.report("Image list", e)
-            counts = ([], np.zeros((0, 1), np.int64))
-        self.image_list.set_images(self.session.images(), counts, self.session.table)
+        if self.session.project is not None:
+            self.image_list.set_images(self.session.images(), self.session.class_counts(), self.session.table)
 
     def open_first_image(self, richest: bool = False) -> None:
         """Open the first listed image (``richest``: the one with the most classes present)."""
@@ -311,7 +302,7 @@ class MainWindow(QtWidgets.QMainWindow):
         if not self.session.open_image(image_id) and self.session.current is not None:
             self.image_list.select(self.session.current.record.id, emit=False)
 
-    def _image_loaded(self, image) -> None:  # noqa: ANN001
+    def _image_loaded(self, image) -> None:
         self.canvas.set_image(image.pixels if image else None, self.session.model)
         if image is None:
             self.image_label.setText("")
@@ -323,9 +314,17 @@ class MainWindow(QtWidgets.QMainWindow):
             self.toolbar.set_level_range(0.0, top, default_levels(px), True)
         else:
             self.toolbar.set_level_range(0.0, 255.0, (0.0, 255.0), False)
-        rec = image.record
-        self.image_label.setText(f"{Path(rec.path).name}  {rec.width}×{rec.height}  {px.dtype}  [{rec.status}]")
+        self._show_image_info()
         self._update_title(False)
+
+    def _show_image_info(self) -> None:
+        """Name, size, type and status of the open image (the status as the list shows it)."""
+        image = self.session.current
+        if image is None:
+            return
+        rec = image.record
+        self.image_label.setText(f"{Path(rec.path).name}  {rec.width}×{rec.height}  {image.pixels.dtype}  "
+                                 f"[{rec.status}]")
 
     def _update_title(self, dirty: bool) -> None:
         project = self.session.project
@@ -335,7 +334,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.save_action.setEnabled(dirty)
 
     # -- classes ------------------------------------------------------------------------
-    def _classes_changed(self, table) -> None:  # noqa: ANN001
+    def _classes_changed(self, table) -> None:
         self.canvas.set_table(table)
         self.class_panel.set_classes(table, self.session.totals)
         current = self.canvas.settings.label
@@ -346,7 +345,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.stats_panel.set_data(table, self.session.totals)
         self.refresh_image_list()
 
-    def _stats_changed(self, totals) -> None:  # noqa: ANN001
+    def _stats_changed(self, totals) -> None:
         self.class_panel.set_totals(totals)
         self.stats_panel.set_data(self.session.table, totals)
 
@@ -396,7 +395,7 @@ class MainWindow(QtWidgets.QMainWindow):
         AboutDialog(self).exec()
 
     # -- lifetime ----------------------------------------------------------------------------
-    def closeEvent(self, ev: QtGui.QCloseEvent) -> None:  # noqa: N802
+    def closeEvent(self, ev: QtGui.QCloseEvent) -> None:
         if not self.session.maybe_save():
             ev.ignore()
             return

@@ -16,8 +16,10 @@ import numpy as np
 
 from segstudio.core.classes import ClassInfo, ClassTable, default_color
 from segstudio.core.errors import BadFileError, ProjectError
+from segstudio.core.statuses import ImageStatus
 from segstudio.io.images import read_image
 from segstudio.io.masks import MaskFormat, read_mask, write_mask
+from segstudio.services import corrections, prediction_cache
 from segstudio.services.indexing import index_image
 from segstudio.store.project import CountUpdate, ImageRecord, Project
 
@@ -37,6 +39,13 @@ class EditableImage:
     mask_format: MaskFormat
     palette: list[int] | None = None
     new_mask: bool = False  # no mask file yet: saving creates one
+    #: the mask as last loaded or saved: for an image never predicted, corrections are the
+    #: pixels a save changed against it
+    reference: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.reference is None:
+            self.reference = np.array(self.labels, copy=True)
 
 
 def new_mask_path(project: Project, rec: ImageRecord) -> Path:
@@ -74,7 +83,8 @@ def load_for_editing(project: Project, image_id: int, table: ClassTable | None =
 
 
 def save_mask(project: Project, image: EditableImage, labels: np.ndarray, table: ClassTable) -> CountUpdate:
-    """Write the mask atomically in its original format, record it, re-count its classes.
+    """Write the mask atomically in its original format, record it, re-count its classes,
+    and record the corrected pixels for the next retrain (:func:`record_corrections`).
 
     A predicted image becomes 'corrected' once saved; an unlabelled one 'labelled'.
     """
@@ -84,11 +94,28 @@ def save_mask(project: Project, image: EditableImage, labels: np.ndarray, table:
         project.set_mask_path(rec.id, image.mask_path, str(image.mask_format))
         image.new_mask = False
     status = project.image(rec.id).status
-    if status == "predicted":
-        project.set_status(rec.id, "corrected")
-    elif status == "unlabelled":
-        project.set_status(rec.id, "labelled")
-    return index_image(project, rec.id)
+    if status == ImageStatus.PREDICTED:
+        project.set_status(rec.id, ImageStatus.CORRECTED)
+    elif status == ImageStatus.UNLABELLED:
+        project.set_status(rec.id, ImageStatus.LABELLED)
+    counts = index_image(project, rec.id)
+    record_corrections(project, image, labels)
+    return counts
+
+
+def record_corrections(project: Project, image: EditableImage, labels: np.ndarray) -> None:
+    """After a save: the pixels that differ from the model's cached prediction (or, never
+    predicted, from the mask as loaded) become pending corrections; the prediction's
+    disagreement score follows the new mask."""
+    cached = prediction_cache.load_cached(project, image.record.id)
+    if cached is not None and cached.classes.shape != labels.shape:
+        cached = None  # the image changed size since it was predicted
+    reference = cached.classes if cached is not None else image.reference
+    if reference is not None and reference.shape == labels.shape:
+        corrections.record_save(project, image.record.id, labels, reference)
+    if cached is not None:
+        prediction_cache.refresh_scores(project, image.record.id, labels)
+    image.reference = np.array(labels, copy=True)
 
 
 # -- class table edits ---------------------------------------------------------------

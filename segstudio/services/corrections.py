@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from segstudio.core import review
+from segstudio.core.statuses import RunStatus
 from segstudio.io.atomic import write_atomic
 from segstudio.store import learning
 from segstudio.store.project import ImageRecord, Project
@@ -85,7 +86,7 @@ def train_with_corrections(
     project: Project,
     config: dict,
     correction_weight: float = DEFAULT_WEIGHT,
-    callbacks=None,  # noqa: ANN001 - TrainCallbacks
+    callbacks=None,  # TrainCallbacks
     cancel_event: threading.Event | None = None,
 ) -> int:
     """Train on the full training set (``config`` as for train_project; put ``init_from`` =
@@ -99,6 +100,6 @@ def train_with_corrections(
     run_id = train_project(project, config, callbacks, cancel_event,
                            pixel_weights=factory if ids and correction_weight != 1.0 else None)
     run = project.run(run_id)
-    if run.status == "finished":
+    if run.status == RunStatus.FINISHED:
         learning.mark_corrections_applied(project, ids, run_id)
     return run_id

@@ -37,7 +37,7 @@ def device_info() -> DeviceInfo:
     return DeviceInfo(devices.list_devices(), devices.versions())
 
 
-def device_scope(name: str | None):  # noqa: ANN201 - a context manager
+def device_scope(name: str | None):  # a context manager
     from segstudio.ml import devices
 
     return devices.device_scope(name)

@@ -51,8 +51,3 @@ def export_steps(project: Project, run_id: int, folder: str | Path, formats: Seq
             result.failed.append((fmt, str(e)))
         yield k, len(fmts), fmt, result
     return result
-
-
-def export_run(project: Project, run_id: int, folder: str | Path, formats: Sequence[str] = ("keras",)) -> ExportResult:
-    steps = list(export_steps(project, run_id, folder, formats))
-    return steps[-1][3]

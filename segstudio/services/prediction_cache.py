@@ -18,11 +18,13 @@ import numpy as np
 from segstudio.core import review
 from segstudio.core.classes import ClassTable
 from segstudio.core.errors import SegstudioError
+from segstudio.core.statuses import ImageStatus
 from segstudio.io.atomic import write_atomic
 from segstudio.io.masks import read_mask
+from segstudio.services.model_choice import active_model_run
 from segstudio.store import learning
 from segstudio.store.learning import PredictionRecord
-from segstudio.store.project import Project, RunRecord
+from segstudio.store.project import Project
 
 CACHE_DIR = "predictions"
 
@@ -37,14 +39,6 @@ class CachedPrediction:
 
 def cache_file(project: Project, image_id: int) -> Path:
     return project.root / CACHE_DIR / f"{image_id}.npz"
-
-
-def latest_model_run(project: Project) -> RunRecord | None:
-    """The newest run whose model file exists (what 'predict' and 'retrain' start from)."""
-    for run in reversed(project.runs()):
-        if run.model_path and Path(run.model_path).exists():
-            return run
-    return None
 
 
 def rare_and_ignore(project: Project, table: ClassTable | None = None) -> tuple[list[int], list[int]]:
@@ -91,12 +85,12 @@ def predict_steps(
 ) -> Iterator[tuple[int, int, int | None]]:
     """Predict and cache each image; yields (done, total, image id just cached).
 
-    Without ``model_path`` the latest run's model is used. Yields (0, total, None) first.
+    Without ``model_path`` the project's active model (services.model_choice) is used. Yields (0, total, None) first.
     """
     from segstudio.services.prediction import open_model, predict_file  # TF: only when predicting
 
     if model_path is None:
-        run = latest_model_run(project)
+        run = active_model_run(project)
         if run is None:
             raise SegstudioError("no trained model yet: train one first")
         model_path, run_id = run.model_path, run.id
@@ -118,8 +112,8 @@ def predict_steps(
         learning.put_prediction(project, image_id, run_id, str(model_path), project.relativize(target),
                                 scores.mean_confidence, scores.rare_uncertainty, scores.rare_pixels,
                                 scores.disagreement, scores.score)
-        if rec.status != "corrected":
-            project.set_status(image_id, "predicted")
+        if rec.status != ImageStatus.CORRECTED:
+            project.set_status(image_id, ImageStatus.PREDICTED)
         yield done, len(ids), image_id
 
 
@@ -149,18 +143,23 @@ class QueueItem:
     rare_uncertainty: float
     disagreement: float | None
     rare_pixels: int
+    run_id: int | None  # the run whose model made the prediction
+    current: bool  # made by the active model (else: out of date)
 
 
-def review_queue(project: Project, include_corrected: bool = False) -> list[QueueItem]:
-    """Predicted images, most worth correcting first (see core.review.score_prediction)."""
+def review_queue(project: Project, include_corrected: bool = False,
+                 active_run_id: int | None = None) -> list[QueueItem]:
+    """Predicted images, most worth correcting first (see core.review.score_prediction);
+    each marked current when ``active_run_id`` made it."""
     images = {r.id: r for r in project.images()}
     preds = {p.image_id: p for p in learning.predictions(project) if p.image_id in images}
     order = review.rank((i, p.score) for i, p in preds.items())
     out = []
     for image_id, score in order:
         rec, p = images[image_id], preds[image_id]
-        if rec.status == "corrected" and not include_corrected:
+        if rec.status == ImageStatus.CORRECTED and not include_corrected:
             continue
         out.append(QueueItem(image_id, Path(rec.path).name, rec.status, score, p.rare_uncertainty,
-                             p.disagreement, p.rare_pixels))
+                             p.disagreement, p.rare_pixels, p.run_id,
+                             active_run_id is not None and p.run_id == active_run_id))
     return out

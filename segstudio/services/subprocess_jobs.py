@@ -8,8 +8,8 @@ started. The child imports TF, opens the project itself (SQLite WAL: the GUI kee
 and writing) and runs at a lower CPU priority; the parent only reads lines.
 
 Protocol: the parent writes one JSON line (the job) to the child's stdin, then may write
-``cancel``. The child writes one JSON object per line to its stdout -- ``{"type": "batch" |
-"epoch" | "message" | "progress", ...}`` events, then ``{"type": "result", "value": ...}``
+``cancel``. The child writes one JSON object per line to its stdout -- events
+(services.job_events: ``to_json()`` there, ``from_json()`` here), then ``{"type": "result", "value": ...}``
 or ``{"type": "error", "error": class name, "message": ..., "user": bool}`` -- and anything
 else (TF logs, stray prints) goes to stderr.
 
@@ -29,6 +29,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from segstudio.core.errors import SegstudioError
+from segstudio.services.job_events import (
+    BatchEvent,
+    EpochEvent,
+    JobEvent,
+    MessageEvent,
+    ProgressEvent,
+    from_json,
+)
 
 KINDS = ("train", "predict", "export", "devices")
 CHILD_NICENESS = 5
@@ -96,8 +104,9 @@ class ChildJob:
             except (BrokenPipeError, OSError, ValueError):
                 pass
 
-    def events(self) -> Iterator[dict]:
-        """Yield the child's events; return (StopIteration.value) the result value.
+    def events(self) -> Iterator[JobEvent]:
+        """Yield the child's events (services.job_events); return (StopIteration.value) the
+        result value.
 
         Closing the generator early cancels the child and waits for it to stop.
         """
@@ -119,7 +128,10 @@ class ChildJob:
                     raise ChildError(event.get("message", "failed"), event.get("error", ""),
                                      bool(event.get("user")), "\n".join(self.stderr_tail))
                 else:
-                    yield event
+                    try:
+                        yield from_json(event)
+                    except (TypeError, ValueError):  # not an event this version knows
+                        self.stderr_tail.append(line.rstrip())
             proc.wait()
             if not finished:
                 tail = "\n".join(list(self.stderr_tail)[-12:])
@@ -140,7 +152,7 @@ class ChildJob:
                 except OSError:
                     pass
 
-    def run(self, on_event: Callable[[dict], None] | None = None, cancel: threading.Event | None = None):
+    def run(self, on_event: Callable[[JobEvent], None] | None = None, cancel: threading.Event | None = None):
         """Run to the end, calling ``on_event`` per event; a set ``cancel`` stops the child."""
         watcher = None
         done = threading.Event()
@@ -177,9 +189,10 @@ class _Out:
         sys.stdout = sys.stderr
         self.lock = threading.Lock()
 
-    def send(self, **event) -> None:
+    def send(self, event: JobEvent | None = None, **fields) -> None:
+        """Write an event (or the result/error line given as ``fields``)."""
         with self.lock:
-            self.stream.write(json.dumps(event) + "\n")
+            self.stream.write(json.dumps(event.to_json() if event is not None else fields) + "\n")
             self.stream.flush()
 
 
@@ -188,16 +201,16 @@ class _Callbacks:
         self.out = out
 
     def on_batch(self, epoch, step, steps, loss) -> None:  # noqa: ANN001
-        self.out.send(type="batch", epoch=int(epoch), step=int(step), steps=int(steps), loss=float(loss))
+        self.out.send(BatchEvent(int(epoch), int(step), int(steps), float(loss)))
 
     def on_epoch(self, r) -> None:  # noqa: ANN001 - ml.trainer.EpochReport
-        self.out.send(type="epoch", report={
+        self.out.send(EpochEvent({
             "epoch": int(r.epoch), "epochs": int(r.epochs), "train_loss": r.train_loss, "val_loss": r.val_loss,
             "per_class_iou": list(r.per_class_iou), "fg_miou": r.fg_miou, "pixel_accuracy": r.pixel_accuracy,
-            "alarm": r.alarm, "seconds": float(r.seconds), "improved": bool(r.improved)})
+            "alarm": r.alarm, "seconds": float(r.seconds), "improved": bool(r.improved)}))
 
     def on_message(self, text) -> None:  # noqa: ANN001
-        self.out.send(type="message", text=str(text))
+        self.out.send(MessageEvent(str(text)))
 
 
 def _job_train(job: dict, out: _Out, cancel: threading.Event):
@@ -223,7 +236,7 @@ def _job_predict(job: dict, out: _Out, cancel: threading.Event):
                 cancelled=cancel.is_set):
             if image_id is not None:
                 done_ids.append(image_id)
-            out.send(type="progress", done=done, total=total, image_id=image_id)
+            out.send(ProgressEvent(done, total, image_id=image_id))
     return done_ids
 
 
@@ -234,7 +247,7 @@ def _job_export(job: dict, out: _Out, cancel: threading.Event):
     with Project.open(job["root"]) as project:
         steps = model_export.export_steps(project, int(job["run_id"]), job["folder"], job["formats"])
         for done, total, fmt, _partial in steps:
-            out.send(type="progress", done=done, total=total, format=fmt)
+            out.send(ProgressEvent(done, total, format=fmt))
             if cancel.is_set():
                 break
         result = _partial

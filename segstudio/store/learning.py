@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 
 from segstudio.store.models import CorrectionRow, PredictionRow, utcnow
 from segstudio.store.project import Project, _clean_float
@@ -79,11 +79,6 @@ def set_disagreement(project: Project, image_id: int, disagreement: float | None
     with project.session() as s, s.begin():
         s.execute(update(PredictionRow).where(PredictionRow.image_id == image_id)
                   .values(disagreement=_clean_float(disagreement), score=_clean_float(score) or 0.0))
-
-
-def delete_prediction(project: Project, image_id: int) -> None:
-    with project.session() as s, s.begin():
-        s.execute(delete(PredictionRow).where(PredictionRow.image_id == image_id))
 
 
 # -- corrections -----------------------------------------------------------------------

@@ -70,6 +70,9 @@ class RunRow(Base):
     parent_run_id: Mapped[int | None] = mapped_column(
         ForeignKey("training_runs.id", ondelete="SET NULL"), default=None
     )
+    # who runs it, so a run whose process died can be told from a live one
+    process_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    host: Mapped[str | None] = mapped_column(String, default=None)
 
 
 class EpochRow(Base):

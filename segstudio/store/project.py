@@ -7,7 +7,6 @@ session per call, per thread). Results are plain dataclasses, never live ORM obj
 from __future__ import annotations
 
 import os
-import re
 import socket
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from segstudio.core.classes import ClassInfo, ClassTable, parse_color
 from segstudio.core.errors import ProjectError
 from segstudio.core.fingerprint import Fingerprint, ImageFingerprint, summarize
+from segstudio.core.statuses import ImageStatus, RunStatus
 from segstudio.store.models import (
     ClassCountRow,
     ClassRow,
@@ -36,7 +36,7 @@ from segstudio.store.schema import open_engine
 
 DB_NAME = "segstudio.db"
 SPLITS = ("train", "val", "test")
-STATUSES = ("unlabelled", "labelled", "predicted", "corrected")
+STATUSES = tuple(ImageStatus)
 
 
 @dataclass(frozen=True)
@@ -449,8 +449,9 @@ class Project:
                 config=dict(config),
                 class_weights=[float(w) for w in class_weights],
                 parent_run_id=parent_run_id,
-                status="running",
-                # who runs it, so a run whose process died can be told from a live one
+                status=RunStatus.RUNNING,
+                process_id=os.getpid(),
+                host=socket.gethostname(),
                 message=f"running in process {os.getpid()} on {socket.gethostname()}",
             )
             s.add(row)
@@ -515,7 +516,7 @@ class Project:
                 run.best_fg_miou = _clean_float(best_fg_miou)
 
     def update_run(self, run_id: int, **fields: Any) -> None:
-        allowed = {"checkpoint_path", "model_path", "status", "message", "config"}
+        allowed = {"checkpoint_path", "model_path", "status", "message", "config", "process_id", "host"}
         bad = set(fields) - allowed
         if bad:
             raise ValueError(f"cannot update {bad}")
@@ -531,7 +532,7 @@ class Project:
         )
 
     def runs(self) -> list[RunRecord]:
-        self.mark_interrupted_runs()
+        """Every run, oldest first (a read: see :meth:`mark_interrupted_runs`)."""
         with self.session() as s:
             return [self._run(r) for r in s.scalars(select(RunRow).order_by(RunRow.id))]
 
@@ -540,15 +541,14 @@ class Project:
 
         A killed or crashed trainer cannot record its own end; its last checkpoint stays.
         Runs owned by another machine are left alone (we cannot see their processes).
+        Whoever shows runs calls this first (the GUI when it lists them); reads never write.
         """
-        owner = re.compile(r"running in process (\d+) on (.+)")
         here = socket.gethostname()
         dead = []
         with self.session() as s, s.begin():
-            for run in s.scalars(select(RunRow).where(RunRow.status == "running")):
-                m = owner.fullmatch(run.message or "")
-                if m and m.group(2) == here and not _process_alive(int(m.group(1))):
-                    run.status, run.finished_at = "interrupted", utcnow()
+            for run in s.scalars(select(RunRow).where(RunRow.status == RunStatus.RUNNING)):
+                if run.host == here and run.process_id is not None and not _process_alive(run.process_id):
+                    run.status, run.finished_at = RunStatus.INTERRUPTED, utcnow()
                     run.message = (
                         "the training process ended without finishing (killed or crashed); "
                         "the last checkpoint is kept"

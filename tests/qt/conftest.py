@@ -14,9 +14,9 @@ import pytest
 pytest.importorskip("PySide6")
 pytest.importorskip("pyqtgraph")
 
-from PySide6 import QtCore  # noqa: E402
+from PySide6 import QtCore
 
-from segstudio.services.demo import make_demo  # noqa: E402
+from segstudio.services.demo import make_demo
 
 DEMO_IMAGES = 8
 
@@ -35,6 +35,21 @@ def demo_dir(demo_template, tmp_path) -> Path:
     dest = tmp_path / "demo"
     shutil.copytree(demo_template, dest)
     return dest
+
+
+@pytest.fixture(scope="session")
+def trained_template(demo_template, tmp_path_factory):
+    """The demo project with one tiny trained model (trained once per session)."""
+    root = tmp_path_factory.mktemp("trained") / "demo"
+    shutil.copytree(demo_template, root)
+    from segstudio.services import corrections
+    from segstudio.store.project import Project
+
+    project = Project.open(root)
+    corrections.train_with_corrections(project, dict(filters=4, depth=2, crop=32, batch=2,
+                                                     steps_per_epoch=2, epochs=1))
+    project.close()
+    return root
 
 
 @pytest.fixture(autouse=True)

@@ -14,7 +14,7 @@ from segstudio.core.editing import MaskModel
 @pytest.fixture
 def canvas(qtbot):
     from segstudio.qt.app import make_app
-    from segstudio.qt.canvas import ImageCanvas
+    from segstudio.qt.canvas.image_canvas import ImageCanvas
 
     make_app()
     c = ImageCanvas()

@@ -11,7 +11,7 @@ import pytest
 
 pytest.importorskip("PySide6")
 
-from PySide6 import QtCore, QtGui, QtWidgets  # noqa: E402
+from PySide6 import QtCore, QtGui, QtWidgets
 
 
 @pytest.fixture
@@ -23,7 +23,7 @@ def app():
 
 @pytest.fixture
 def page(qtbot, app):
-    from segstudio.qt.start_page import StartPage
+    from segstudio.qt.panels.start_page import StartPage
 
     p = StartPage()
     qtbot.addWidget(p)
@@ -38,8 +38,12 @@ def _click(qtbot, widget: QtWidgets.QWidget) -> None:
 
 
 def test_start_page_buttons_emit_their_signals(qtbot, page):
-    with qtbot.waitSignals([page.open_folder_requested, page.newRequested], timeout=1000):
+    seen = []
+    for name in ("open_folder_requested", "open_project_requested", "open_demo_requested"):
+        getattr(page, name).connect(lambda *a, n=name: seen.append(n))
+    with qtbot.waitSignal(page.open_folder_requested, timeout=1000):
         _click(qtbot, page.folder_button)
+    assert seen == ["open_folder_requested"]  # one signal per click
     with qtbot.waitSignal(page.open_project_requested, timeout=1000) as blocker:
         _click(qtbot, page.project_button)
     assert blocker.args == [""]  # "" = ask for the folder
@@ -63,13 +67,12 @@ def test_start_page_recent_projects(qtbot, page, tmp_path):
     assert live.name_label.text() == "cells" and "(missing)" in missing.where_label.text()
     got = []
     page.open_project_requested.connect(lambda p: got.append(("open_project_requested", p)))
-    page.recentChosen.connect(lambda p: got.append(("recentChosen", p)))
     _click(qtbot, live)
-    assert got == [("open_project_requested", str(present)), ("recentChosen", str(present))]
+    assert got == [("open_project_requested", str(present))]
     with qtbot.assertNotEmitted(page.open_project_requested, wait=50):
         _click(qtbot, missing)
     page.set_recent([str(tmp_path / f"p{i}") for i in range(20)])
-    from segstudio.qt.start_page import MAX_SHOWN_RECENT
+    from segstudio.qt.panels.start_page import MAX_SHOWN_RECENT
 
     assert len(page.recent_buttons) == MAX_SHOWN_RECENT
     page.set_recent([])
@@ -77,7 +80,7 @@ def test_start_page_recent_projects(qtbot, page, tmp_path):
 
 
 def test_start_page_in_the_window_opens_a_recent_project(qtbot, app, demo_dir):
-    """Through the signals main_window connects today (recentChosen → open_project)."""
+    """Through the signal main_window connects (open_project_requested → open_project)."""
     from segstudio.qt.main_window import MainWindow
 
     win = MainWindow(dialogs=False, restore_layout=False)
@@ -88,6 +91,7 @@ def test_start_page_in_the_window_opens_a_recent_project(qtbot, app, demo_dir):
     _click(qtbot, win.start_page.recent_buttons[0])
     qtbot.waitUntil(lambda: win.stack.currentWidget() is win.canvas)
     assert win.session.project is not None
+    assert win.session.current is not None and win.canvas.pixels is not None  # an image, not a blank canvas
     QtCore.QThreadPool.globalInstance().waitForDone(30000)  # workers the window starts on open
     win.close()
 
@@ -103,8 +107,8 @@ def main_window(qtbot, app):
 
 
 def test_shortcuts_dialog_lists_every_real_shortcut(qtbot, main_window):
-    from segstudio.qt.help_dialogs import ShortcutsDialog, action_shortcuts, keys_mentioned
-    from segstudio.qt.main_window import SHORTCUTS
+    from segstudio.qt.dialogs.help_dialogs import ShortcutsDialog, action_shortcuts, keys_mentioned
+    from segstudio.qt.shortcuts import SHORTCUTS
 
     dlg = ShortcutsDialog(main_window)
     qtbot.addWidget(dlg)
@@ -121,7 +125,7 @@ def test_shortcuts_dialog_lists_every_real_shortcut(qtbot, main_window):
 
 
 def test_keys_mentioned_reads_the_key_column():
-    from segstudio.qt.help_dialogs import keys_mentioned
+    from segstudio.qt.dialogs.help_dialogs import keys_mentioned
 
     keys = keys_mentioned([("1 … 4, 0", ""), ("Page Down / Page Up", ""), ("Enter / Esc", ""),
                            ("Wheel, middle-drag, Ctrl+0", ""), ("Ctrl+Z / Ctrl+Shift+Z", "")])
@@ -131,7 +135,7 @@ def test_keys_mentioned_reads_the_key_column():
 
 def test_imbalance_help_covers_weights_losses_sampling_and_metrics(qtbot, app):
     from segstudio.core.weights import SCHEMES
-    from segstudio.qt.help_dialogs import ImbalanceHelpDialog
+    from segstudio.qt.dialogs.help_dialogs import ImbalanceHelpDialog
 
     dlg = ImbalanceHelpDialog()
     qtbot.addWidget(dlg)
@@ -141,19 +145,22 @@ def test_imbalance_help_covers_weights_losses_sampling_and_metrics(qtbot, app):
     for needle in ("99%", "per-class IoU", "foreground mIoU", "Clip", "Weighted cross-entropy", "Dice",
                    "Focal", "Tversky", "crop", "collapse", "flood"):
         assert needle in text, needle
-    # the default loss named is the trainer's (read from its source, no TensorFlow import)
-    from segstudio.qt.help_dialogs import LOSS_LABELS
+    # the default loss named is the trainer's (ml.config, no TensorFlow import)
+    from segstudio.qt.dialogs.help_dialogs import LOSS_LABELS
     from segstudio.services.training_setup import engine_defaults
 
     label = " + ".join(LOSS_LABELS[p] for p in engine_defaults()["loss"].split("+"))
     assert f"The default, {label}," in text
+    from segstudio.ml.config import LOSS_PARTS
+
+    assert set(LOSS_LABELS) == set(LOSS_PARTS)  # a name for every loss part ml.config knows
 
 
 def test_about_dialog_shows_the_versions_that_version_prints(qtbot, app, capsys):
     from segstudio import __version__
     from segstudio.cli import main as cli_main
     from segstudio.core.versions import versions
-    from segstudio.qt.help_dialogs import AboutDialog
+    from segstudio.qt.dialogs.help_dialogs import AboutDialog
 
     dlg = AboutDialog()
     qtbot.addWidget(dlg)

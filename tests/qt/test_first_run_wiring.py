@@ -24,7 +24,7 @@ def _close(win) -> None:
 
 
 def test_help_menu_has_shortcuts_imbalance_and_about(qtbot, monkeypatch):
-    from segstudio.qt import help_dialogs
+    from segstudio.qt.dialogs import help_dialogs
 
     win = _window(qtbot)
     help_menu = next(m for m in win.menuBar().findChildren(QtWidgets.QMenu) if m.title() == "&Help")

@@ -179,7 +179,7 @@ def test_merge_classes_rewrites_masks_in_a_worker(window, qtbot, monkeypatch):
     src = int(np.flatnonzero(totals.pixels[1:] > 0)[0]) + 1
     dst = 1 if src != 1 else 2
     expected = int(totals.pixels[src] + totals.pixels[dst])
-    monkeypatch.setattr("segstudio.qt.dialogs.ask_merge_target", lambda *a: dst)
+    monkeypatch.setattr("segstudio.qt.dialogs.project_dialogs.ask_merge_target", lambda *a: dst)
     win.choose_class(src)  # painting with the class that is about to disappear
     win.class_panel._ask_merge(src)
     qtbot.waitUntil(lambda: not win.session._workers and src not in win.session.table, timeout=20000)
@@ -266,7 +266,7 @@ def test_new_project_from_folders_reports_skipped_files(qtbot, tmp_path):
     from PIL import Image
 
     from segstudio.qt.app import make_app
-    from segstudio.qt.dialogs import NewProjectRequest
+    from segstudio.qt.dialogs.project_dialogs import NewProjectRequest
     from segstudio.qt.main_window import MainWindow
 
     images, masks = tmp_path / "images", tmp_path / "masks"
@@ -374,7 +374,7 @@ def test_closing_during_a_merge_waits_for_the_worker(window, qtbot, monkeypatch)
     win = window
     totals = win.session.project.class_totals()
     src = int(np.flatnonzero(totals.pixels[1:] > 0)[0]) + 1
-    monkeypatch.setattr("segstudio.qt.dialogs.ask_merge_target", lambda *a: 0 if src != 0 else 1)
+    monkeypatch.setattr("segstudio.qt.dialogs.project_dialogs.ask_merge_target", lambda *a: 0 if src != 0 else 1)
     win.class_panel._ask_merge(src)
     assert win.session._workers  # running
     win.close()

@@ -16,22 +16,9 @@ from segstudio.core import review
 from segstudio.io.masks import read_mask
 from segstudio.services import corrections, prediction_cache
 from segstudio.store import learning
-from segstudio.store.project import Project
 from tests.qt.conftest import open_window
 
 TIMEOUT = 120_000
-
-
-@pytest.fixture(scope="session")
-def trained_template(demo_template, tmp_path_factory):
-    """The demo project with one tiny trained model (trained once per session)."""
-    root = tmp_path_factory.mktemp("trained") / "demo"
-    shutil.copytree(demo_template, root)
-    project = Project.open(root)
-    corrections.train_with_corrections(project, dict(filters=4, depth=2, crop=32, batch=2,
-                                                     steps_per_epoch=2, epochs=1))
-    project.close()
-    return root
 
 
 @pytest.fixture
@@ -44,9 +31,9 @@ def trained_window(qtbot, trained_template, tmp_path):
 def predict_current(qtbot, win):
     panel = win.learning.predictions
     assert panel.predict_current.isEnabled()
-    with qtbot.waitSignal(panel.predictionsChanged, timeout=TIMEOUT):
+    with qtbot.waitSignal(win.learning.session.predictionsChanged, timeout=TIMEOUT):
         panel.predict_current.click()
-    qtbot.waitUntil(lambda: panel.job is None, timeout=5000)
+    qtbot.waitUntil(lambda: win.learning.session.prediction_job is None, timeout=5000)
     return panel
 
 
@@ -61,6 +48,7 @@ def test_predict_one_image_and_check_the_overlays(qtbot, trained_window):
     assert win.session.project.image(image_id).status == "predicted"
     row = next(r for r in win.image_list.model.rows if r.id == image_id)
     assert row.status == "predicted"
+    assert "[predicted]" in win.image_label.text()  # the status bar agrees with the list
     # overlay layers: outlines over the mask, the full map, highlights
     panel.set_view("both")
     np.testing.assert_array_equal(panel.pred_layer.image, review.outline(cached.classes))
@@ -141,7 +129,7 @@ def test_review_queue_opens_the_next_image(qtbot, trained_window):
     win = trained_window
     panel = win.learning.predictions
     ids = [r.id for r in win.session.images()][:3]
-    with qtbot.waitSignal(panel.predictionsChanged, timeout=TIMEOUT):
+    with qtbot.waitSignal(win.learning.session.predictionsChanged, timeout=TIMEOUT):
         panel.predict(ids)
     queue = win.learning.queue
     assert sorted(it.image_id for it in queue.items) == sorted(ids)
@@ -170,8 +158,7 @@ def test_export_dialog_writes_keras_and_card(qtbot, trained_window, tmp_path):
 
 def test_closing_the_window_while_predicting_stops_cleanly(qtbot, trained_window):
     win = trained_window
-    panel = win.learning.predictions
-    job = panel.predict([r.id for r in win.session.images()])
+    job = win.learning.session.predict([r.id for r in win.session.images()])
     qtbot.waitUntil(lambda: len(job.done_ids) >= 1, timeout=TIMEOUT)
     win.close()  # cancel after the current image, wait for the thread and the child process
-    assert not job.running and not job._job.thread.isRunning()
+    assert not job.is_running and not job.thread.isRunning()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import threading
+from dataclasses import fields
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -13,19 +14,19 @@ import numpy as np
 import pytest
 from PySide6 import QtCore
 
-from segstudio.qt.training_plots import heatmap_rgba, iou_matrix
+from segstudio.qt.widgets.training_plots import heatmap_rgba, iou_matrix
+from segstudio.services.job_events import BatchEvent, EpochEvent
 
 TINY = dict(filters=4, depth=2, crop=32, batch=2, steps_per_epoch=2, epochs=2)
 TIMEOUT = 180_000
 
 
-def _collect(worker_signal, sink: list, thread_ids: list | None = None) -> None:
-    """Record a worker signal's payloads; a lambda slot runs directly in the emitting thread."""
-    def slot(*args):  # noqa: ANN002
-        sink.append(args)
-        if thread_ids is not None:
-            thread_ids.append(threading.get_ident())
-    worker_signal.connect(slot, QtCore.Qt.ConnectionType.DirectConnection)
+def _collect(worker, kind, sink: list) -> None:
+    """Record the worker's events of one kind (services.job_events) as field tuples."""
+    def slot(event):
+        if isinstance(event, kind):
+            sink.append(tuple(getattr(event, f.name) for f in fields(event)))
+    worker.yielded.connect(slot)
 
 
 def test_run_from_the_panel_reports_progress_updates_curves_and_records_the_run(qtbot, window):
@@ -36,12 +37,13 @@ def test_run_from_the_panel_reports_progress_updates_curves_and_records_the_run(
     timer.setInterval(10)
     timer.timeout.connect(lambda: ticks.append(1))
     timer.start()
-    batches, thread_ids, epochs = [], [], []
+    batches, epochs = [], []
     with qtbot.waitSignal(panel.runStarted, timeout=5000):
-        job = panel.start()
+        panel.start()
+    job = window.learning.session.training_job
     assert job is not None and panel.running and not panel.start_button.isEnabled()
-    _collect(job.worker.batch, batches, thread_ids)
-    _collect(job.worker.epoch, epochs)
+    _collect(job, BatchEvent, batches)
+    _collect(job, EpochEvent, epochs)
     with qtbot.waitSignal(panel.runFinished, timeout=TIMEOUT) as done:
         pass
     timer.stop()
@@ -50,7 +52,7 @@ def test_run_from_the_panel_reports_progress_updates_curves_and_records_the_run(
     qtbot.waitUntil(lambda: not panel.running, timeout=10000)
     # progress came from the training thread, as signals, while the GUI loop kept ticking
     assert [(e, s) for e, s, _steps, _loss in batches] == [(1, 1), (1, 2), (2, 1), (2, 2)]
-    assert set(thread_ids) and threading.get_ident() not in thread_ids
+    assert job.thread_id is not None and job.thread_id != threading.get_ident()
     assert len(ticks) > 20
     # curves: per-batch loss, per-epoch losses, fg mIoU beside pixel accuracy, per-class IoU
     plots = panel.plots
@@ -74,15 +76,18 @@ def test_run_from_the_panel_reports_progress_updates_curves_and_records_the_run(
     # the next run defaults to fine-tuning from this one; the history lists it
     qtbot.waitUntil(lambda: panel.start_combo.currentData() == f"finetune:{run.id}", timeout=5000)
     qtbot.waitUntil(lambda: window.learning.history.view.rowCount() == 1, timeout=5000)
-    qtbot.waitUntil(lambda: "Model: run" in window.learning.predictions.model_label.text(), timeout=5000)
+    qtbot.waitUntil(lambda: window.learning.session.active_run is not None, timeout=5000)
+    assert window.learning.session.active_run.id == run.id
+    assert window.learning.predictions.predict_current.isEnabled()
 
 
 def test_cancel_stops_the_run_and_keeps_the_checkpoint(qtbot, window):
     panel = window.learning.training
     panel.set_config(start="new", **{**TINY, "epochs": 40})
     epochs = []
-    job = panel.start()
-    _collect(job.worker.epoch, epochs)
+    panel.start()
+    job = window.learning.session.training_job
+    _collect(job, EpochEvent, epochs)
     qtbot.waitUntil(lambda: len(epochs) >= 1, timeout=TIMEOUT)
     with qtbot.waitSignal(panel.runFinished, timeout=TIMEOUT) as done:
         panel.cancel()
@@ -107,12 +112,12 @@ def test_history_shows_one_run_and_compares_two(qtbot, window):
                               "foreground collapse: test" if (k, e) == (0, 2) else None, 1.0)
         project.finish_run(rid, "finished", "ok")
     hist = window.learning.history
-    hist.refresh()
+    window.learning.session.refresh_models()
     assert hist.view.rowCount() == 2
-    assert hist.view.item(0, 0).text() == "2" and hist.view.item(0, 4).text() == "0.500"
-    with qtbot.waitSignal(hist.runSelected, timeout=2000) as sel:
+    assert hist.view.item(0, 0).text() == "2" and hist.view.item(0, 5).text() == "0.500"
+    with qtbot.waitSignal(hist.runsSelected, timeout=2000) as sel:
         hist.select_runs([1])
-    assert sel.args[0] == 1
+    assert sel.args[0] == [1]
     plots = window.learning.training.plots
     assert list(plots.fg_curve.getData()[1]) == pytest.approx([0.1, 0.2])
     assert plots.alarm_visible and "collapse" in plots.banner.text()
@@ -127,7 +132,7 @@ def test_plot_helpers_and_alarm_banner(qtbot):
     rgba = heatmap_rgba(m)
     assert rgba.shape == (2, 2, 4) and tuple(rgba[1, 0]) == (55, 55, 60, 255)
     assert tuple(rgba[0, 1]) != tuple(rgba[1, 1])  # IoU 1 and IoU 0 differ in colour
-    from segstudio.qt.training_plots import TrainingPlots
+    from segstudio.qt.widgets.training_plots import TrainingPlots
 
     p = TrainingPlots()
     qtbot.addWidget(p)
@@ -180,8 +185,9 @@ def test_closing_the_window_mid_run_cancels_the_run_and_waits_for_it(qtbot, wind
     panel = window.learning.training
     panel.set_config(start="new", **{**TINY, "epochs": 40})
     batches = []
-    job = panel.start()
-    _collect(job.worker.batch, batches)
+    panel.start()
+    job = window.learning.session.training_job
+    _collect(job, BatchEvent, batches)
     qtbot.waitUntil(lambda: len(batches) >= 1, timeout=TIMEOUT)
     window.close()  # closeEvent: cancel, wait for the thread (and the child process)
     assert not job.thread.isRunning()

@@ -154,3 +154,25 @@ def test_recolouring_is_refused_when_colour_masks_use_the_colours(tmp_path):
     update_class(project, replace(info, name="renamed"))  # renaming is fine
     assert project.class_table().get(1).name == "renamed"
     project.close()
+
+
+def test_saving_records_the_corrected_pixels_without_any_view(demo):
+    """Corrections are recorded where masks are saved (services.annotation), so every
+    save path -- GUI or not -- feeds the next retrain."""
+    from segstudio.services import corrections
+
+    table = demo.class_table()
+    rec = demo.images()[0]
+    img = load_for_editing(demo, rec.id, table)
+    loaded = img.labels.copy()
+    model = MaskModel(img.labels)
+    with model.stroke():
+        model.paint_segment((5.5, 5.5), (30.5, 5.5), radius=3, value=31)
+    save_mask(demo, img, model.labels, table)
+    bits = corrections.load_corrected(demo, rec.id)
+    assert bits is not None
+    np.testing.assert_array_equal(bits, model.labels != loaded)
+    assert corrections.pending_summary(demo) == (1, int((model.labels != loaded).sum()))
+    # saving again without edits adds nothing: the reference follows the saved mask
+    save_mask(demo, img, model.labels, table)
+    assert corrections.pending_summary(demo)[1] == int((model.labels != loaded).sum())

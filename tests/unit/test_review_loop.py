@@ -10,9 +10,9 @@ import pytest
 
 pytest.importorskip("tensorflow")
 
-from segstudio.services import corrections, prediction_cache  # noqa: E402
-from segstudio.services.demo import make_demo  # noqa: E402
-from segstudio.store import learning  # noqa: E402
+from segstudio.services import corrections, prediction_cache
+from segstudio.services.demo import make_demo
+from segstudio.store import learning
 
 TINY = dict(filters=4, depth=2, crop=32, epochs=2, steps_per_epoch=2, batch=2)
 

@@ -321,7 +321,7 @@ def test_project_shared_by_two_threads_writing(empty_project):
             for i in range(n):
                 iid = _add(p, f"t/{i:03d}.png", mask_path=p.root / f"m/{i:03d}.png")
                 p.set_counts([CountUpdate(iid, np.array([i + 1, 1, 0]), 0, i, float(i))])
-        except BaseException as e:  # noqa: BLE001
+        except BaseException as e:
             errors.append(e)
 
     def runs_worker():
@@ -331,7 +331,7 @@ def test_project_shared_by_two_threads_writing(empty_project):
             for e in range(n):
                 p.add_epoch(r, e, train_loss=1.0 / (e + 1), fg_miou=e / n, per_class_iou=[0.1] * 3)
                 p.set_setting(f"k{e}", e)
-        except BaseException as e:  # noqa: BLE001
+        except BaseException as e:
             errors.append(e)
 
     threads = [threading.Thread(target=images_worker), threading.Thread(target=runs_worker)]
@@ -436,10 +436,50 @@ def test_a_run_whose_process_died_is_marked_interrupted(tmp_path):
     )
     subprocess.run([sys.executable, "-c", code, str(tmp_path / "p")], check=True, timeout=120)
     elsewhere = project.create_run({"epochs": 1}, [1.0])
-    project.update_run(elsewhere, message="running in process 1 on some-other-machine")
+    project.update_run(elsewhere, process_id=1, host="some-other-machine")
+    assert all(r.status == "running" for r in project.runs())  # reading does not write
+    assert len(project.mark_interrupted_runs()) == 1
     runs = {r.id: r for r in project.runs()}
     assert runs[live].status == "running"  # this process is alive
     dead = [r for r in runs.values() if r.status == "interrupted"]
     assert len(dead) == 1 and "killed or crashed" in dead[0].message
     assert runs[elsewhere].status == "running"  # another machine's run: left alone
     project.close()
+
+
+def test_upgrade_to_0004_moves_a_running_runs_process_from_its_message_to_columns(tmp_path):
+    """Runs from before revision 0004 named their process only in the message text."""
+    import socket
+
+    from alembic import command
+
+    from segstudio.store.schema import alembic_config
+
+    cfg = alembic_config()
+    folder = tmp_path / "old"
+    folder.mkdir()
+    engine = make_engine(folder / DB_NAME)
+    here = socket.gethostname()
+    try:
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "0003")
+            for status, message in (("running", f"running in process 999999 on {here}"),
+                                    ("finished", "finished 1 epochs")):
+                conn.execute(text(
+                    "INSERT INTO training_runs (created_at, status, config, class_weights, message) "
+                    "VALUES ('2024-01-01 00:00:00', :status, '{}', '[]', :message)"),
+                    {"status": status, "message": message})
+    finally:
+        engine.dispose()
+    with Project.open(folder) as p:
+        running, finished = p.runs()
+        assert running.status == "running"  # opening and reading change nothing
+        assert p.mark_interrupted_runs() == [running.id]  # pid 999999 is not alive here
+        assert p.run(running.id).status == "interrupted" and p.run(finished.id).status == "finished"
+    con = sqlite3.connect(folder / DB_NAME)
+    try:
+        rows = con.execute("SELECT process_id, host FROM training_runs ORDER BY id").fetchall()
+    finally:
+        con.close()
+    assert rows == [(999999, here), (None, None)]

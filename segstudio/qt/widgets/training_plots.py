@@ -13,6 +13,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from segstudio.core.classes import ClassTable
+from segstudio.qt.theme import PLOT_BACKGROUND
 
 FG_PEN = pg.mkPen((80, 200, 120), width=2.5)
 ACC_PEN = pg.mkPen((170, 170, 170), width=2, style=QtCore.Qt.PenStyle.DashLine)
@@ -24,7 +25,7 @@ BANNER_STYLE = ("QLabel { background: #8a1c1c; color: white; font-weight: bold; 
 
 
 def _plot(title: str, y_label: str = "", x_label: str = "epoch") -> pg.PlotWidget:
-    w = pg.PlotWidget(background=(28, 29, 33))
+    w = pg.PlotWidget(background=PLOT_BACKGROUND)
     w.setTitle(title, color="#d8d8d8", size="10pt")
     w.showGrid(x=True, y=True, alpha=0.18)
     w.setLabel("bottom", x_label)
@@ -244,7 +245,7 @@ class TrainingPlots(QtWidgets.QWidget):
         self.class_list.blockSignals(False)
         self._redraw_classes()
 
-    def _redraw_classes(self, *_args) -> None:  # noqa: ANN002
+    def _redraw_classes(self, *_args) -> None:
         n = max((len(e.get("per_class_iou") or []) for e in self.epochs), default=0)
         m = iou_matrix(self.epochs, n)
         x = np.asarray([e["epoch"] for e in self.epochs], float)

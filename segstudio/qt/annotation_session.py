@@ -2,7 +2,7 @@
 
 ``AnnotationSession`` owns the :class:`Project`, the class table, the current image and its
 :class:`MaskModel`; widgets listen to its signals and call its methods. Work that may take
-long (merge) runs in a worker thread via :func:`run_in_thread`; every error goes to the one
+long (merge, re-index) runs in a qt.workers.Worker thread via :meth:`run_in_thread`; every error goes to the one
 :class:`ErrorReporter`.
 """
 
@@ -12,15 +12,19 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 from PySide6 import QtCore
-from superqt.utils import create_worker
 
 from segstudio.core.classes import ClassInfo, ClassTable
-from segstudio.core.editing import MaskChange, MaskModel
+from segstudio.core.editing import HISTORY_REASONS, MaskChange, MaskModel
 from segstudio.qt.errors import ErrorReporter
+from segstudio.qt.workers.worker import Worker
 from segstudio.services import annotation
 from segstudio.services.annotation import EditableImage
 from segstudio.store.project import ClassTotals, ImageRecord, Project
+
+#: project setting: the image open when the project was last used (reopened with it)
+LAST_IMAGE_SETTING = "last_image"
 
 
 class AnnotationSession(QtCore.QObject):
@@ -29,6 +33,7 @@ class AnnotationSession(QtCore.QObject):
     statsChanged = QtCore.Signal(object)  # ClassTotals
     imagesChanged = QtCore.Signal()  # statuses / classes present changed
     imageLoaded = QtCore.Signal(object)  # EditableImage | None
+    maskSaved = QtCore.Signal(int)  # image id (its corrections are recorded by then)
     dirtyChanged = QtCore.Signal(bool)
     historyChanged = QtCore.Signal(bool, bool)  # can undo, can redo
     busy = QtCore.Signal(str, int, int)  # what, done, total (total 0 = finished)
@@ -54,7 +59,7 @@ class AnnotationSession(QtCore.QObject):
         try:
             project = Project.open(folder)
             table = project.class_table()
-        except Exception as e:  # noqa: BLE001 - shown to the user
+        except Exception as e:  # shown to the user
             self.errors.report("Open project", e)
             return False
         self.close_project()
@@ -76,16 +81,27 @@ class AnnotationSession(QtCore.QObject):
             return []
         try:
             return self.project.images()
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             self.errors.report("List images", e)
             return []
+
+    def class_counts(self) -> tuple[list[int], np.ndarray]:
+        """(image ids, pixels per class per image) for the image list."""
+        empty = ([], np.zeros((0, 1), np.int64))
+        if self.project is None:
+            return empty
+        try:
+            return self.project.counts_matrix(num_classes=max(self.table.num_classes, 1))
+        except Exception as e:
+            self.errors.report("Image list", e)
+            return empty
 
     def refresh_stats(self) -> None:
         if self.project is None:
             return
         try:
             self.totals = self.project.class_totals()
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             self.errors.report("Statistics", e)
             return
         self.statsChanged.emit(self.totals)
@@ -101,11 +117,30 @@ class AnnotationSession(QtCore.QObject):
             return False
         try:
             image = annotation.load_for_editing(self.project, image_id, self.table)
-        except Exception as e:  # noqa: BLE001 - unreadable image/mask: report, keep running
+        except Exception as e:  # unreadable image/mask: report, keep running
             self.errors.report("Open image", e)
             return False
         self._set_current(image)
+        try:
+            self.project.set_setting(LAST_IMAGE_SETTING, image_id)
+        except Exception as e:  # a read-only project still opens images
+            self.errors.report("Remember the open image", e)
         return True
+
+    def last_image_id(self) -> int | None:
+        """The image open when this project was last used, if it is still in the project."""
+        if self.project is None:
+            return None
+        image_id = self.project.get_setting(LAST_IMAGE_SETTING)
+        return image_id if any(r.id == image_id for r in self.images()) else None
+
+    def refresh_current_record(self) -> None:
+        """Re-read the open image's record (its status changes when it is predicted)."""
+        if self.project is not None and self.current is not None:
+            try:
+                self.current.record = self.project.image(self.current.record.id)
+            except Exception as e:
+                self.errors.report("Image record", e)
 
     def _set_current(self, image: EditableImage | None) -> None:
         self.current = image
@@ -118,7 +153,7 @@ class AnnotationSession(QtCore.QObject):
         self.historyChanged.emit(False, False)
 
     def _on_mask_change(self, change: MaskChange) -> None:
-        if change.reason in ("stroke-end", "undo", "redo", "saved", "reset"):
+        if change.reason in HISTORY_REASONS:
             self.historyChanged.emit(self.model.can_undo, self.model.can_redo)
         if change.dirty != self._last_dirty:
             self._last_dirty = change.dirty
@@ -148,11 +183,12 @@ class AnnotationSession(QtCore.QObject):
             return False
         try:
             annotation.save_mask(self.project, self.current, self.model.labels, self.table)
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             self.errors.report("Save mask", e)
             return False
         self.model.mark_saved()
         self.current.record = self.project.image(self.current.record.id)
+        self.maskSaved.emit(self.current.record.id)
         self.imagesChanged.emit()
         self.refresh_stats()
         return True
@@ -177,7 +213,7 @@ class AnnotationSession(QtCore.QObject):
             return None
         try:
             info = annotation.add_class(self.project, name)
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             self.errors.report("Add class", e)
             return None
         self._reload_classes()
@@ -190,13 +226,13 @@ class AnnotationSession(QtCore.QObject):
             return False
         try:
             annotation.update_class(self.project, replace(info, **changes))
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             self.errors.report("Change class", e)
             return False
         self._reload_classes()
         return True
 
-    def merge_classes(self, source: int, target: int):  # noqa: ANN201 - a superqt worker
+    def merge_classes(self, source: int, target: int) -> Worker | None:
         """Merge in a worker thread; progress on ``busy``; the open image is saved first and
         reloaded after. Returns the worker (tests wait on its ``finished``)."""
         if self.project is None or not self.maybe_save():
@@ -212,7 +248,7 @@ class AnnotationSession(QtCore.QObject):
                 self._set_current(None)
                 self.open_image(reopen)
 
-        def progress(step) -> None:  # noqa: ANN001
+        def progress(step) -> None:
             done, total, report = step
             self.busy.emit(f"Merging class {source} into {target}", done, max(total, 1))
             if done == total and report.failed:
@@ -224,7 +260,7 @@ class AnnotationSession(QtCore.QObject):
             on_yield=progress, on_finish=finished,
         )
 
-    def reindex(self, force: bool = False):  # noqa: ANN201 - a superqt worker
+    def reindex(self, force: bool = False) -> Worker | None:
         """Re-count changed masks (all with ``force``) in a worker thread, with progress."""
         if self.project is None or not self.maybe_save():
             return None
@@ -233,7 +269,7 @@ class AnnotationSession(QtCore.QObject):
         def progress(done: int, total: int) -> None:  # called in the worker: signals are queued
             self.busy.emit("Indexing masks", done, max(total, 1))
 
-        def finished(report) -> None:  # noqa: ANN001 - IndexReport
+        def finished(report) -> None:  # IndexReport
             self.busy.emit("Indexing masks", 0, 0)
             self.refresh_stats()
             self.imagesChanged.emit()
@@ -256,11 +292,12 @@ class AnnotationSession(QtCore.QObject):
             QtCore.QCoreApplication.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 50)
             QtCore.QThread.msleep(10)
 
-    def run_in_thread(self, what: str, func, *args, on_yield=None, on_return=None,  # noqa: ANN001
-                      on_finish=None, **kwargs):  # noqa: ANN201
-        """Run ``func`` (a function or a generator) in a worker thread; errors go to the reporter."""
-        worker = create_worker(func, *args, _start_thread=False, **kwargs)
-        if on_yield is not None and hasattr(worker, "yielded"):
+    def run_in_thread(self, what: str, func, *args, on_yield=None, on_return=None,
+                      on_finish=None, **kwargs):
+        """Run ``func`` (a function or a generator) in a :class:`Worker` thread; errors go to
+        the reporter."""
+        worker = Worker(func, *args, parent=self, **kwargs)
+        if on_yield is not None:
             worker.yielded.connect(on_yield)
         if on_return is not None:
             worker.returned.connect(on_return)

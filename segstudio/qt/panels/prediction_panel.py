@@ -7,7 +7,12 @@
   Prediction and highlight are indexed overlays (uint8 map + LUT) on their own ImageItems
   above the mask overlay -- no RGBA arrays.
 * Accept the prediction into the mask (whole image or inside a rectangle region) as one
-  undoable step; saving records the corrected pixels for the next retrain.
+  undoable step; saving (services.annotation) records the corrected pixels.
+* Which model predicts: the LearningSession's active model, pickable here; a prediction
+  another run made is marked out of date.
+
+State comes from the LearningSession (``set_models``, ``set_prediction``, ``set_predicting``)
+and the AnnotationSession (the open mask); requests go out as signals.
 """
 
 from __future__ import annotations
@@ -18,13 +23,12 @@ from PySide6 import QtCore, QtWidgets
 
 from segstudio.core import review
 from segstudio.core.classes import ClassTable
-from segstudio.core.editing import MaskChange
-from segstudio.qt.canvas import ImageCanvas
-from segstudio.qt.errors import ErrorReporter
-from segstudio.qt.overlay import LabelOverlay
-from segstudio.qt.prediction_worker import PredictionJob
-from segstudio.qt.session import AnnotationSession
-from segstudio.services import corrections, prediction_cache
+from segstudio.core.editing import HISTORY_REASONS, ChangeReason, MaskChange
+from segstudio.qt.annotation_session import AnnotationSession
+from segstudio.qt.canvas.image_canvas import ImageCanvas
+from segstudio.qt.canvas.overlay import LabelOverlay
+from segstudio.qt.learning_session import ModelState, ShownPrediction
+from segstudio.qt.theme import DETAIL_STYLE, WARNING_COLOR
 from segstudio.services.prediction_cache import CachedPrediction
 
 VIEWS = {"mask": "Mask only", "prediction": "Prediction only", "both": "Mask + prediction outlines"}
@@ -40,23 +44,28 @@ LEGENDS = {
 }
 
 
+#: model combo data meaning 'the best run, whichever it is'
+AUTOMATIC = -1
+
+
 class PredictionPanel(QtWidgets.QWidget):
-    """Signals ``predictionsChanged()`` (new cached results), ``correctionsChanged()`` (a save
-    recorded corrected pixels), ``busy(str, int, int)`` like the session's."""
+    """Requests: ``predictRequested(list of image ids)``, ``cancelRequested()``,
+    ``modelChosen(run id or None)`` (None: the best run)."""
 
-    predictionsChanged = QtCore.Signal()
-    correctionsChanged = QtCore.Signal()
-    busy = QtCore.Signal(str, int, int)
+    predictRequested = QtCore.Signal(list)
+    cancelRequested = QtCore.Signal()
+    modelChosen = QtCore.Signal(object)
 
-    def __init__(self, canvas: ImageCanvas, session: AnnotationSession, errors: ErrorReporter,
-                 listed_ids=None, parent: QtWidgets.QWidget | None = None):  # noqa: ANN001
+    def __init__(self, canvas: ImageCanvas, session: AnnotationSession, listed_ids=None,
+                 parent: QtWidgets.QWidget | None = None):
         super().__init__(parent)
-        self.canvas, self.session, self.errors = canvas, session, errors
+        self.canvas, self.session = canvas, session
         self.listed_ids = listed_ids or (lambda: [])
-        self.cached: CachedPrediction | None = None
-        self.job: PredictionJob | None = None
-        self._reference: np.ndarray | None = None  # mask as loaded/saved (for never-predicted images)
+        self.models = ModelState()
+        self.shown = ShownPrediction(None)
+        self.predicting = False
         self._unsubscribe = None
+        self._mask_model = None
         self.view = "both"
         self.highlight = "none"
         # canvas layers: prediction (z 20), highlight (z 30), accept region (z 40)
@@ -70,13 +79,16 @@ class PredictionPanel(QtWidgets.QWidget):
         self.region.setVisible(False)
         canvas.viewbox.addItem(self.region, ignoreBounds=True)
         self._build()
-        session.imageLoaded.connect(self._image_loaded)
         session.classesChanged.connect(self._classes_changed)
 
     # -- widgets -------------------------------------------------------------------------------
     def _build(self) -> None:
-        self.model_label = QtWidgets.QLabel("No model yet: train one in the Training panel.")
+        self.model_label = QtWidgets.QLabel(NO_MODEL)
         self.model_label.setWordWrap(True)
+        self.model_combo = QtWidgets.QComboBox()
+        self.model_combo.setToolTip("The model that predicts (and that retraining starts from); "
+                                    "remembered for this project")
+        self.model_combo.activated.connect(self._model_activated)
         self.predict_current = QtWidgets.QPushButton("This image")
         self.predict_listed = QtWidgets.QPushButton("Listed images")
         self.predict_all = QtWidgets.QPushButton("All images")
@@ -85,7 +97,7 @@ class PredictionPanel(QtWidgets.QWidget):
         self.predict_current.clicked.connect(lambda: self.predict(self._current_ids()))
         self.predict_listed.clicked.connect(lambda: self.predict(list(self.listed_ids())))
         self.predict_all.clicked.connect(lambda: self.predict([r.id for r in self.session.images()]))
-        self.cancel_button.clicked.connect(self.cancel)
+        self.cancel_button.clicked.connect(self.cancelRequested)
         row = QtWidgets.QHBoxLayout()
         row.addWidget(QtWidgets.QLabel("Predict:"))
         for b in (self.predict_current, self.predict_listed, self.predict_all, self.cancel_button):
@@ -121,7 +133,7 @@ class PredictionPanel(QtWidgets.QWidget):
         hl.addWidget(self.threshold_spin)
         form.addRow("Highlight", hl)
         self.legend = QtWidgets.QLabel("")
-        self.legend.setStyleSheet("color: #b8b8b8")
+        self.legend.setStyleSheet(DETAIL_STYLE)
         form.addRow("", self.legend)
         form.addRow("Prediction opacity", self.opacity_slider)
 
@@ -141,9 +153,13 @@ class PredictionPanel(QtWidgets.QWidget):
         acc.addWidget(self.accept_region_button, 2)
         self.scores_label = QtWidgets.QLabel("")
         self.scores_label.setWordWrap(True)
-        self.scores_label.setStyleSheet("color: #b8b8b8")
+        self.scores_label.setStyleSheet(DETAIL_STYLE)
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
+        model_row = QtWidgets.QHBoxLayout()
+        model_row.addWidget(QtWidgets.QLabel("Model:"))
+        model_row.addWidget(self.model_combo, 1)
+        lay.addLayout(model_row)
         lay.addWidget(self.model_label)
         lay.addLayout(row)
         lay.addWidget(self.progress)
@@ -152,19 +168,69 @@ class PredictionPanel(QtWidgets.QWidget):
         lay.addWidget(self.scores_label)
         lay.addStretch(1)
         self._update_buttons()
-        self.scores_label.setText("No prediction for this image yet.\n\n")  # room for three lines
+        self.scores_label.setText("No prediction for this image yet.\n\n\n")  # room for four lines
         self.setMinimumHeight(self.sizeHint().height())
 
-    # -- project / image ---------------------------------------------------------------------------
-    def refresh_model(self) -> None:
-        project = self.session.project
-        run = prediction_cache.latest_model_run(project) if project is not None else None
+    # -- state from the LearningSession ---------------------------------------------------------
+    @property
+    def cached(self) -> CachedPrediction | None:
+        return self.shown.cached
+
+    def set_models(self, state: ModelState) -> None:
+        """The runs with a model, which is active and whether the user picked it."""
+        self.models = state
+        self.model_combo.blockSignals(True)
+        self.model_combo.clear()
+        best = state.active if state.chosen_id is None else None
+        self.model_combo.addItem("Best run" + (f" (run {best.id}{_fg(best)})" if best is not None else ""),
+                                 AUTOMATIC)
+        for r in reversed(state.model_runs):
+            self.model_combo.addItem(f"Run {r.id} · {r.status}{_fg(r)}", r.id)
+        i = self.model_combo.findData(state.chosen_id if state.chosen_id is not None else AUTOMATIC)
+        self.model_combo.setCurrentIndex(max(i, 0))
+        self.model_combo.setEnabled(bool(state.model_runs))
+        self.model_combo.blockSignals(False)
+        run = state.active
         if run is None:
-            self.model_label.setText("No model yet: train one in the Training panel.")
+            self.model_label.setText(NO_MODEL)
         else:
-            best = f", best fg mIoU {run.best_fg_miou:.3f}" if run.best_fg_miou is not None else ""
-            self.model_label.setText(f"Model: run {run.id}{best}")
+            how = "the best finished run" if state.chosen_id is None else "your choice"
+            self.model_label.setText(f"Predicting with run {run.id}{_fg(run)} ({how}).")
         self._update_buttons()
+
+    def _model_activated(self, index: int) -> None:
+        data = self.model_combo.itemData(index)
+        self.modelChosen.emit(None if data == AUTOMATIC else int(data))
+
+    def set_prediction(self, shown: ShownPrediction) -> None:
+        """The open image's cached prediction (or none), current or out of date."""
+        if shown.image_id != self.shown.image_id or self.session.model is not self._mask_model:
+            self._watch_mask()
+            self.region_button.setChecked(False)
+        self.shown = shown
+        self._show_scores()
+        self.refresh_layers()
+        self._update_buttons()
+
+    def set_predicting(self, on: bool) -> None:
+        self.predicting = on
+        if on:
+            self.progress.setValue(0)
+            self.progress.setFormat("Predicting %v/%m")
+        self.progress.setVisible(on)
+        self._update_buttons()
+
+    def set_progress(self, done: int, total: int) -> None:
+        self.progress.setRange(0, max(total, 1))
+        self.progress.setValue(done)
+
+    def _watch_mask(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        self._mask_model = self.session.model
+        if self._mask_model is not None:
+            self._unsubscribe = self._mask_model.subscribe(self._on_mask_change)
 
     def _current_ids(self) -> list[int]:
         cur = self.session.current
@@ -173,43 +239,20 @@ class PredictionPanel(QtWidgets.QWidget):
     def _classes_changed(self, table: ClassTable) -> None:
         self.pred_layer.set_table(table)
 
-    def _image_loaded(self, image) -> None:  # noqa: ANN001 - EditableImage | None
-        if self._unsubscribe is not None:
-            self._unsubscribe()
-            self._unsubscribe = None
-        self.region_button.setChecked(False)
-        self.cached = None
-        self._reference = None
-        if image is not None and self.session.model is not None:
-            self._reference = np.array(image.labels, copy=True)
-            self._unsubscribe = self.session.model.subscribe(self._on_mask_change)
-            self.load_cached(image.record.id)
-        self.refresh_layers()
-        self._update_buttons()
-
-    def load_cached(self, image_id: int) -> None:
-        project = self.session.project
-        try:
-            self.cached = prediction_cache.load_cached(project, image_id) if project is not None else None
-        except Exception as e:  # noqa: BLE001 - a broken cache file: report, show no prediction
-            self.cached = None
-            self.errors.report("Cached prediction", e)
-        if self.cached is not None and self.session.model is not None \
-                and self.cached.classes.shape != self.session.model.shape:
-            self.cached = None  # the image changed size since it was predicted
-        self._show_scores()
-
     def _show_scores(self) -> None:
-        c = self.cached
+        c, shown = self.cached, self.shown
         if c is None:
             self.scores_label.setText("No prediction for this image yet.")
             return
         r = c.record
         dis = "—" if r.disagreement is None else f"{r.disagreement:.1%}"
+        stale = "" if shown.current else (
+            f"<br><span style='color:{WARNING_COLOR}'><b>Out of date:</b> the active model is run "
+            f"{shown.active_run_id}; predict again to update.</span>")
         self.scores_label.setText(
             f"Run {r.run_id}: mean confidence {r.mean_confidence:.2f} · uncertainty on rare-class pixels "
             f"{r.rare_uncertainty:.2f} ({r.rare_pixels:,} px) · disagreement with the mask on rare classes {dis} "
-            f"· review score {r.score:.2f}")
+            f"· review score {r.score:.2f}{stale}")
 
     # -- layers -----------------------------------------------------------------------------------
     def set_view(self, view: str) -> None:
@@ -267,58 +310,14 @@ class PredictionPanel(QtWidgets.QWidget):
             self.flag_layer.setImage(flags, lut=HIGHLIGHT_LUT[self.highlight], levels=None, autoLevels=False)
             self.flag_layer.setVisible(True)
 
-    # -- predicting -------------------------------------------------------------------------------
-    def predict(self, image_ids: list[int]) -> PredictionJob | None:
-        project = self.session.project
-        if project is None or not image_ids or self.job is not None:
-            return None
-        run = prediction_cache.latest_model_run(project)
-        if run is None:
-            self.errors.report("Predict", "no trained model yet: train one in the Training panel first")
-            return None
-        job = PredictionJob(project, image_ids, run.model_path, run.id, self)
-        job.progress.connect(self._on_progress)
-        job.imageDone.connect(self._on_image_done)
-        job.error.connect(self._on_error)
-        job.finished.connect(self._on_finished)
-        self.job = job
-        self.progress.setRange(0, len(image_ids))
-        self.progress.setValue(0)
-        self.progress.setFormat("Predicting %v/%m")
-        self.progress.setVisible(True)
-        self._update_buttons()
-        job.start()
-        return job
-
-    def cancel(self) -> None:
-        if self.job is not None:
-            self.job.cancel()
-
-    def _on_progress(self, done: int, total: int) -> None:
-        self.progress.setRange(0, max(total, 1))
-        self.progress.setValue(done)
-        self.busy.emit("Predicting", done, max(total, 1))
-
-    def _on_image_done(self, image_id: int) -> None:
-        cur = self.session.current
-        if cur is not None and cur.record.id == image_id:
-            self.load_cached(image_id)
-            self.refresh_layers()
-
-    def _on_error(self, e: BaseException) -> None:
-        self.errors.report("Predict", e)
-
-    def _on_finished(self, ids: list) -> None:
-        self.job = None
-        self.progress.setVisible(False)
-        self.busy.emit("Predicting", 0, 0)
-        self._update_buttons()
-        if ids:
-            self.predictionsChanged.emit()
+    # -- requests -------------------------------------------------------------------------------
+    def predict(self, image_ids: list[int]) -> None:
+        if image_ids and not self.predicting and self.models.active is not None:
+            self.predictRequested.emit(list(image_ids))
 
     def _update_buttons(self) -> None:
-        idle = self.job is None
-        has_model = self.session.project is not None and "Model: run" in self.model_label.text()
+        idle = not self.predicting
+        has_model = self.models.active is not None
         for b in (self.predict_current, self.predict_listed, self.predict_all):
             b.setEnabled(idle and has_model)
         self.cancel_button.setEnabled(not idle)
@@ -365,29 +364,12 @@ class PredictionPanel(QtWidgets.QWidget):
         return n
 
     def _on_mask_change(self, change: MaskChange) -> None:
-        if change.reason == "saved":
-            self._record_corrections()
-        elif change.reason in ("stroke-end", "undo", "redo", "reset") and self.highlight == "disagreement":
+        if change.reason in HISTORY_REASONS - {ChangeReason.SAVED} and self.highlight == "disagreement":
             self.refresh_layers()
 
-    def _record_corrections(self) -> None:
-        project, model, cur = self.session.project, self.session.model, self.session.current
-        if project is None or model is None or cur is None:
-            return
-        reference = self.cached.classes if self.cached is not None else self._reference
-        try:
-            if reference is not None and reference.shape == model.shape:
-                corrections.record_save(project, cur.record.id, model.labels, reference)
-            if self.cached is not None:
-                prediction_cache.refresh_scores(project, cur.record.id, model.labels)
-                self.load_cached(cur.record.id)
-        except Exception as e:  # noqa: BLE001
-            self.errors.report("Record corrections", e)
-        self._reference = np.array(model.labels, copy=True)
-        self.correctionsChanged.emit()
 
-    def shutdown(self, ms: int = 60000) -> None:
-        """Window closing: stop after the image being predicted and wait for the thread."""
-        if self.job is not None:
-            self.job.cancel()
-            self.job.wait(ms)
+NO_MODEL = "No model yet: train one in the Training panel."
+
+
+def _fg(run) -> str:  # RunRecord
+    return f", fg mIoU {run.best_fg_miou:.3f}" if run.best_fg_miou is not None else ""

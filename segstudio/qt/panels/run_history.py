@@ -1,5 +1,6 @@
-"""Run history from the project database: past runs with their settings and best foreground
-mIoU; select one to see its curves, select two to compare them."""
+"""Run history: past runs with their settings and best foreground mIoU, which one is the
+active model (predictions and retraining use it); select one to see its curves and make it
+the active model, select two to compare them. Fed by the LearningSession's ModelState."""
 
 from __future__ import annotations
 
@@ -7,26 +8,16 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
-from segstudio.core.classes import ClassTable
-from segstudio.qt.errors import ErrorReporter
+from segstudio.qt.learning_session import ModelState
+from segstudio.qt.theme import HINT_STYLE, PLOT_BACKGROUND
+from segstudio.services.model_choice import has_model
 from segstudio.services.training_setup import run_label
-from segstudio.store.project import Project
 
-COLUMNS = ["Run", "Started", "Status", "Epochs", "Best fg mIoU", "Settings", "From"]
+COLUMNS = ["Run", "Model", "Started", "Status", "Epochs", "Best fg mIoU", "Settings", "From"]
 COMPARE_PENS = [pg.mkPen((80, 200, 120), width=2.5), pg.mkPen((240, 160, 60), width=2.5)]
 
 
-def epoch_dicts(project: Project, run_id: int) -> list[dict]:
-    """A run's epochs as the plain dicts the plots take."""
-    return [
-        {"epoch": e.epoch, "epochs": None, "train_loss": e.train_loss, "val_loss": e.val_loss,
-         "per_class_iou": list(e.per_class_iou), "fg_miou": e.fg_miou, "pixel_accuracy": e.pixel_accuracy,
-         "alarm": e.alarm, "seconds": e.seconds}
-        for e in project.epochs(run_id)
-    ]
-
-
-def _item(text: str, sort_value=None) -> QtWidgets.QTableWidgetItem:  # noqa: ANN001
+def _item(text: str, sort_value=None) -> QtWidgets.QTableWidgetItem:
     it = QtWidgets.QTableWidgetItem(text)
     if sort_value is not None:
         it.setData(QtCore.Qt.ItemDataRole.UserRole, sort_value)
@@ -35,15 +26,15 @@ def _item(text: str, sort_value=None) -> QtWidgets.QTableWidgetItem:  # noqa: AN
 
 
 class RunHistory(QtWidgets.QWidget):
-    """Signals ``runSelected(run_id, epochs)`` for one selected run."""
+    """Requests: ``runsSelected(list of run ids)`` (the owner answers with
+    :meth:`show_curves`), ``modelChosen(run id or None)`` (None: the best run)."""
 
-    runSelected = QtCore.Signal(int, list)
+    runsSelected = QtCore.Signal(list)
+    modelChosen = QtCore.Signal(object)
 
-    def __init__(self, errors: ErrorReporter, parent: QtWidgets.QWidget | None = None):
+    def __init__(self, parent: QtWidgets.QWidget | None = None):
         super().__init__(parent)
-        self.errors = errors
-        self.project: Project | None = None
-        self.table_classes = ClassTable([])
+        self.state = ModelState()
         self.view = QtWidgets.QTableWidget(0, len(COLUMNS))
         self.view.setHorizontalHeaderLabels(COLUMNS)
         self.view.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
@@ -52,13 +43,13 @@ class RunHistory(QtWidgets.QWidget):
         self.view.horizontalHeader().setStretchLastSection(False)
         self.view.itemSelectionChanged.connect(self._selection_changed)
         self.hint = QtWidgets.QLabel("Select a run to see its curves; select two (Ctrl+click) to compare them.")
-        self.hint.setStyleSheet("color: #a0a0a0")
-        self.fg_plot = pg.PlotWidget(background=(28, 29, 33), title="Foreground mIoU per epoch")
+        self.hint.setStyleSheet(HINT_STYLE)
+        self.fg_plot = pg.PlotWidget(background=PLOT_BACKGROUND, title="Foreground mIoU per epoch")
         self.fg_plot.showGrid(x=True, y=True, alpha=0.18)
         self.fg_plot.setYRange(0, 1, padding=0.02)
         self.fg_plot.setLabel("bottom", "epoch")
         self.fg_plot.addLegend(offset=(5, 5), labelTextSize="8pt")
-        self.class_plot = pg.PlotWidget(background=(28, 29, 33), title="Best IoU per class")
+        self.class_plot = pg.PlotWidget(background=PLOT_BACKGROUND, title="Best IoU per class")
         self.class_plot.showGrid(y=True, alpha=0.18)
         self.class_plot.setYRange(0, 1, padding=0.02)
         self.class_plot.setLabel("bottom", "class id")
@@ -68,69 +59,95 @@ class RunHistory(QtWidgets.QWidget):
         plots = QtWidgets.QHBoxLayout()
         plots.addWidget(self.fg_plot, 1)
         plots.addWidget(self.class_plot, 2)
-        self.refresh_button = QtWidgets.QPushButton("Refresh")
-        self.refresh_button.clicked.connect(self.refresh)
+        self.use_button = QtWidgets.QPushButton("Use for predictions")
+        self.use_button.setToolTip("Make the selected run the active model: predictions and "
+                                   "fine-tuning use it (remembered for this project)")
+        self.use_button.clicked.connect(self._use_selected)
+        self.auto_button = QtWidgets.QPushButton("Use the best run")
+        self.auto_button.setToolTip("Let the active model follow the best finished run by "
+                                    "validation foreground mIoU")
+        self.auto_button.clicked.connect(lambda: self.modelChosen.emit(None))
         top = QtWidgets.QHBoxLayout()
         top.addWidget(self.hint, 1)
-        top.addWidget(self.refresh_button)
+        top.addWidget(self.use_button)
+        top.addWidget(self.auto_button)
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addLayout(top)
         lay.addWidget(self.view, 1)
         lay.addLayout(plots, 1)
 
-    def set_project(self, project: Project | None, table: ClassTable | None = None) -> None:
-        self.project = project
-        self.table_classes = table or ClassTable([])
-        self.refresh()
-
-    def refresh(self) -> None:
-        self.view.setRowCount(0)
-        if self.project is None:
-            return
-        try:
-            runs = self.project.runs()
-            n_epochs = {r.id: len(self.project.epochs(r.id)) for r in runs}
-        except Exception as e:  # noqa: BLE001
-            self.errors.report("Run history", e)
-            return
-        self.view.setRowCount(len(runs))
-        for row, r in enumerate(reversed(runs)):
+    def set_models(self, state: ModelState) -> None:
+        """Show the runs, newest first, and mark the active model."""
+        selected = self.selected_runs()
+        self.state = state
+        self.view.blockSignals(True)
+        self.view.setRowCount(len(state.runs))
+        active = state.active.id if state.active is not None else None
+        for row, r in enumerate(reversed(state.runs)):
             best = "—" if r.best_fg_miou is None else f"{r.best_fg_miou:.3f}"
             started = r.created_at.strftime("%Y-%m-%d %H:%M") if r.created_at else ""
-            cells = [_item(str(r.id), r.id), _item(started), _item(r.status),
-                     _item(f"{n_epochs[r.id]}/{r.config.get('epochs', '?')}"), _item(best),
+            model = ("● active" + (" (best)" if state.chosen_id is None else "")) if r.id == active \
+                else ("" if has_model(r) else "none")
+            n_epochs = r.config.get("epochs", "?")
+            cells = [_item(str(r.id), r.id), _item(model), _item(started), _item(r.status),
+                     _item(f"{state.epochs_done.get(r.id, 0)}/{n_epochs}"), _item(best),
                      _item(run_label(r.config)), _item(str(r.parent_run_id or ""))]
-            cells[5].setToolTip(r.message or "")
+            cells[6].setToolTip(r.message or "")
+            if r.id == active:
+                font = cells[1].font()
+                font.setBold(True)
+                cells[1].setFont(font)
             for col, it in enumerate(cells):
                 self.view.setItem(row, col, it)
         self.view.resizeColumnsToContents()
+        self.view.blockSignals(False)
+        self.select_runs(selected, emit=False)
+        self._update_buttons()
 
     def selected_runs(self) -> list[int]:
         rows = sorted({i.row() for i in self.view.selectedIndexes()})
         return [int(self.view.item(r, 0).data(QtCore.Qt.ItemDataRole.UserRole)) for r in rows]
 
-    def select_runs(self, run_ids: list[int]) -> None:
+    def select_runs(self, run_ids: list[int], emit: bool = True) -> None:
+        self.view.blockSignals(not emit)
         self.view.clearSelection()
         mode = QtCore.QItemSelectionModel.SelectionFlag.Select | QtCore.QItemSelectionModel.SelectionFlag.Rows
         for row in range(self.view.rowCount()):
             if int(self.view.item(row, 0).data(QtCore.Qt.ItemDataRole.UserRole)) in run_ids:
                 self.view.selectionModel().select(self.view.model().index(row, 0), mode)
+        self.view.blockSignals(False)
+        if emit:
+            self._selection_changed()
 
     def _selection_changed(self) -> None:
+        self._update_buttons()
         ids = self.selected_runs()[:2]
+        if not ids:
+            self.show_curves({})
+        self.runsSelected.emit(ids)
+
+    def _update_buttons(self) -> None:
+        ids = self.selected_runs()
+        active = self.state.active.id if self.state.active is not None else None
+        usable = {r.id for r in self.state.model_runs}
+        self.use_button.setEnabled(len(ids) == 1 and ids[0] in usable and ids[0] != active)
+        self.auto_button.setEnabled(self.state.chosen_id is not None)
+
+    def _use_selected(self) -> None:
+        ids = self.selected_runs()
+        if len(ids) == 1:
+            self.modelChosen.emit(ids[0])
+
+    def show_curves(self, runs: dict[int, list[dict]]) -> None:
+        """Foreground mIoU per epoch and best IoU per class of one or two runs."""
         self.fg_plot.clear()
         self.class_plot.clear()
-        if self.project is None or not ids:
+        if not runs:
             return
-        try:
-            runs = {i: epoch_dicts(self.project, i) for i in ids}
-        except Exception as e:  # noqa: BLE001
-            self.errors.report("Run history", e)
-            return
-        width = 0.8 / len(ids)
+        width = 0.8 / len(runs)
         for k, (run_id, epochs) in enumerate(runs.items()):
-            pen = COMPARE_PENS[k]
+            pen = COMPARE_PENS[k % len(COMPARE_PENS)]
             xs = [e["epoch"] for e in epochs if e["fg_miou"] is not None]
             ys = [e["fg_miou"] for e in epochs if e["fg_miou"] is not None]
             self.fg_plot.plot(xs, ys, pen=pen, symbol="o", symbolSize=5, symbolBrush=pen.color(), name=f"run {run_id}")
@@ -140,8 +157,6 @@ class RunHistory(QtWidgets.QWidget):
                 ok = ~np.isnan(best)
                 self.class_plot.addItem(pg.BarGraphItem(x=x[ok], height=best[ok], width=width * 0.9,
                                                         brush=pen.color(), pen=None))
-        if len(ids) == 1:
-            self.runSelected.emit(ids[0], runs[ids[0]])
 
     def compared(self) -> int:
         """How many runs the compare plots show (tests)."""

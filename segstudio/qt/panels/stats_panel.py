@@ -1,18 +1,26 @@
 """Statistics panel: per-class pixels on a log scale, images per class, and the class
-weights of a chosen scheme with each class's resulting share of the loss."""
+weights of a chosen scheme with each class's resulting share of the loss -- the same
+chart and computation as the training panel's (widgets.loss_share_chart). Counts come
+from ``set_data``; the weights from ``set_weight_preview``, answering ``weightsRequested``."""
 
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from segstudio.core.classes import ClassTable
-from segstudio.core.weights import SCHEMES, class_weights, loss_share
-from segstudio.qt.class_panel import format_share, human_count
-from segstudio.store.project import ClassTotals
+from segstudio.core.weights import SCHEMES
+from segstudio.qt.panels.class_panel import format_share, human_count
+from segstudio.qt.theme import HINT_STYLE, WARNING_COLOR
+from segstudio.qt.widgets.loss_share_chart import draw_loss_shares
+from segstudio.services.training_setup import DEFAULT_CLIP, DEFAULT_SCHEME
+
+if TYPE_CHECKING:  # panels get data, they never open the store
+    from segstudio.store.project import ClassTotals
 
 
 class Log10Axis(pg.AxisItem):
@@ -22,12 +30,12 @@ class Log10Axis(pg.AxisItem):
         super().__init__(*args, **kwargs)
         self.percent = percent
 
-    def tickValues(self, minVal, maxVal, size):  # noqa: N802, N803
+    def tickValues(self, minVal, maxVal, size):
         lo, hi = math.floor(minVal), math.ceil(maxVal)
         step = max(1, math.ceil((hi - lo) / max(size / 22, 1)))  # every decade, or every n-th if crowded
         return [(float(step), [float(v) for v in range(lo, hi + 1, step)])]
 
-    def tickStrings(self, values, scale, spacing):  # noqa: N802
+    def tickStrings(self, values, scale, spacing):
         out = []
         for v in values:
             x = 10.0 ** v
@@ -38,12 +46,12 @@ class Log10Axis(pg.AxisItem):
 class ClassAxis(pg.AxisItem):
     """Bottom axis labelled with class ids (every n-th when crowded)."""
 
-    def tickValues(self, minVal, maxVal, size):  # noqa: N802, N803
+    def tickValues(self, minVal, maxVal, size):
         n = max(1, int((maxVal - minVal) / max(size / 22, 1)) + 1)
         first = max(0, math.ceil(minVal))
         return [(float(n), [float(v) for v in range(first, int(maxVal) + 1, n)])]
 
-    def tickStrings(self, values, scale, spacing):  # noqa: N802
+    def tickStrings(self, values, scale, spacing):
         return [str(int(v)) for v in values]
 
 
@@ -72,6 +80,10 @@ def _bar_brushes(table: ClassTable, ids: np.ndarray) -> list[QtGui.QBrush]:
 
 
 class StatsPanel(QtWidgets.QWidget):
+    """Requests ``weightsRequested(scheme, clip)``: answer with :meth:`set_weight_preview`."""
+
+    weightsRequested = QtCore.Signal(str, float)
+
     def __init__(self, parent: QtWidgets.QWidget | None = None):
         super().__init__(parent)
         self.table = ClassTable([])
@@ -88,16 +100,16 @@ class StatsPanel(QtWidgets.QWidget):
         for name, text in SCHEMES.items():
             self.scheme_combo.addItem(name, name)
             self.scheme_combo.setItemData(self.scheme_combo.count() - 1, text, QtCore.Qt.ItemDataRole.ToolTipRole)
-        self.scheme_combo.setCurrentIndex(max(self.scheme_combo.findData("sqrt"), 0))
+        self.scheme_combo.setCurrentIndex(max(self.scheme_combo.findData(DEFAULT_SCHEME), 0))
         self.clip_spin = QtWidgets.QDoubleSpinBox()
         self.clip_spin.setRange(0, 1e6)
         self.clip_spin.setDecimals(0)
-        self.clip_spin.setValue(0)
+        self.clip_spin.setValue(DEFAULT_CLIP)
         self.clip_spin.setSpecialValueText("no clip")
         self.clip_spin.setToolTip("Cap every weight at this multiple of the smallest non-zero weight")
         self.scheme_note = QtWidgets.QLabel()
         self.scheme_note.setWordWrap(True)
-        self.scheme_note.setStyleSheet("color: gray")
+        self.scheme_note.setStyleSheet(HINT_STYLE)
         self.weights_table = QtWidgets.QTableWidget(0, 4)
         self.weights_table.setHorizontalHeaderLabels(["Class", "Weight", "Loss share", "Unweighted"])
         self.weights_table.verticalHeader().hide()
@@ -124,8 +136,8 @@ class StatsPanel(QtWidgets.QWidget):
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addLayout(left, 1)
         lay.addLayout(right, 1)
-        self.scheme_combo.currentIndexChanged.connect(self._redraw_weights)
-        self.clip_spin.valueChanged.connect(self._redraw_weights)
+        self.scheme_combo.currentIndexChanged.connect(self.request_weights)
+        self.clip_spin.valueChanged.connect(self.request_weights)
         self.weights: np.ndarray = np.zeros(0)
         self.shares: np.ndarray = np.zeros(0)
 
@@ -136,7 +148,10 @@ class StatsPanel(QtWidgets.QWidget):
     def set_data(self, table: ClassTable, totals: ClassTotals | None) -> None:
         self.table, self.totals = table, totals
         self._redraw_counts()
-        self._redraw_weights()
+        self.request_weights()
+
+    def request_weights(self) -> None:
+        self.weightsRequested.emit(self.scheme or "", float(self.clip_spin.value()))
 
     def _ids(self) -> np.ndarray:
         return np.array([c.id for c in self.table if not c.ignore], dtype=int)
@@ -171,40 +186,19 @@ class StatsPanel(QtWidgets.QWidget):
         self.summary.setText(
             f"<b>{t.n_labelled}</b> of {t.n_images} images labelled · "
             f"background <b>{format_share(1 - fg / total) if total else '—'}</b> of pixels.{rarest}"
-            + (f" <span style='color:#d08030'>{missing} class{'es have' if missing > 1 else ' has'} no pixels.</span>" if missing else "")
+            + (f" <span style='color:{WARNING_COLOR}'>{missing} class{'es have' if missing > 1 else ' has'} no pixels.</span>" if missing else "")
         )
 
-    def _redraw_weights(self) -> None:
-        self.loss_plot.clear()
-        t = self.totals
-        self.scheme_note.setText(SCHEMES.get(self.scheme, ""))
-        if t is None or not len(self.table) or t.pixels.sum() == 0:
+    def set_weight_preview(self, pv, problem: str = "") -> None:  # WeightPreview | None
+        """Class weights on the training split and each class's share of the loss."""
+        self.scheme_note.setText(problem or SCHEMES.get(self.scheme, ""))
+        draw_loss_shares(self.loss_plot, pv, self.table)
+        if pv is None or not pv.ids.size:
+            self.weights, self.shares = np.zeros(0), np.zeros(0)
             self.weights_table.setRowCount(0)
             return
-        clip = self.clip_spin.value() or None
-        try:
-            w = class_weights(t.pixels, self.scheme, image_counts=t.images,
-                              pixels_of_images_with_class=t.pixels_of_images_with_class,
-                              clip=clip, ignore_ids=self.table.ignore_ids)
-        except ValueError as e:
-            self.scheme_note.setText(str(e))
-            return
-        self.weights = w
-        self.shares = loss_share(w, t.pixels)
-        unweighted = loss_share(np.where(w > 0, 1.0, 0.0), t.pixels)
-        ids = self._ids()
-        ids = ids[ids < w.size]
-        floor = -4.0  # 0.0001 %
-        def logp(s: np.ndarray) -> np.ndarray:
-            return np.where(s > 0, np.maximum(np.log10(np.maximum(s, 1e-12) * 100), floor), floor)
-        base = logp(unweighted[ids])
-        weighted = logp(self.shares[ids])
-        self.loss_plot.addItem(pg.BarGraphItem(x=ids - 0.2, height=base - floor, y0=floor, width=0.4,
-                                               brush=pg.mkBrush(120, 120, 120), pen=None))
-        self.loss_plot.addItem(pg.BarGraphItem(x=ids + 0.2, height=weighted - floor, y0=floor, width=0.4,
-                                               brushes=_bar_brushes(self.table, ids), pen=None))
-        self.loss_plot.setYRange(floor, 2.05, padding=0)
-        self.loss_plot.setXRange(ids.min(initial=0) - 0.7, ids.max(initial=0) + 0.7, padding=0)
+        w, unweighted, ids = pv.weights, pv.unweighted, pv.ids
+        self.weights, self.shares = w, pv.shares
         self.weights_table.setRowCount(len(ids))
         for row, cid in enumerate(ids):
             c = self.table.get(int(cid))

@@ -8,27 +8,13 @@ from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from segstudio.qt.background import BackgroundJob
 from segstudio.qt.errors import ErrorReporter
-from segstudio.services import model_export
+from segstudio.qt.learning_session import ModelState
+from segstudio.qt.theme import HINT_STYLE
+from segstudio.qt.workers.worker import Worker
+from segstudio.services import child_tasks, model_export
 from segstudio.services.devices import onnx_available
-from segstudio.services.subprocess_jobs import ChildJob
-from segstudio.store.project import Project
-
-
-def _export_in_child(root, run_id, folder, formats):  # noqa: ANN001, ANN201 - a generator
-    """services.model_export.export_steps in a child process; yields (done, total)."""
-    child = ChildJob("export", {"root": str(root), "run_id": run_id, "folder": str(folder), "formats": formats})
-    events = child.events()
-    try:
-        for e in events:
-            if e.get("type") == "progress":
-                yield int(e["done"]), int(e["total"])
-    finally:
-        events.close()
-    v = child.result or {}
-    return model_export.ExportResult([Path(f) for f in v.get("files", [])], [Path(c) for c in v.get("cards", [])],
-                                      [tuple(f) for f in v.get("failed", [])])
+from segstudio.services.job_events import ProgressEvent
 
 
 class ExportDialog(QtWidgets.QDialog):
@@ -36,21 +22,24 @@ class ExportDialog(QtWidgets.QDialog):
 
     exported = QtCore.Signal(list)
 
-    def __init__(self, project: Project, errors: ErrorReporter, parent: QtWidgets.QWidget | None = None,
-                 run_id: int | None = None):
+    def __init__(self, root: Path, models: ModelState, errors: ErrorReporter,
+                 parent: QtWidgets.QWidget | None = None, run_id: int | None = None):
+        """``root``: the project folder (the export runs in a child process that opens it);
+        ``models``: the LearningSession's runs, the active model preselected."""
         super().__init__(parent)
         self.setWindowTitle("Export model")
-        self.project, self.errors = project, errors
+        self.root, self.errors = Path(root), errors
         self.worker = None
         self.result: model_export.ExportResult | None = None
         self.run_combo = QtWidgets.QComboBox()
-        runs = [r for r in reversed(project.runs()) if r.model_path and Path(r.model_path).exists()]
-        for r in runs:
+        if run_id is None and models.active is not None:
+            run_id = models.active.id  # export what predicts, unless told otherwise
+        for r in reversed(models.model_runs):
             best = "—" if r.best_fg_miou is None else f"{r.best_fg_miou:.3f}"
             self.run_combo.addItem(f"Run {r.id} · {r.status} · best fg mIoU {best}", r.id)
         if run_id is not None and self.run_combo.findData(run_id) >= 0:
             self.run_combo.setCurrentIndex(self.run_combo.findData(run_id))
-        self.folder_edit = QtWidgets.QLineEdit(str(project.root / "exports"))
+        self.folder_edit = QtWidgets.QLineEdit(str(self.root / "exports"))
         browse = QtWidgets.QPushButton("Browse…")
         browse.clicked.connect(self._browse)
         folder_row = QtWidgets.QHBoxLayout()
@@ -74,7 +63,7 @@ class ExportDialog(QtWidgets.QDialog):
         note = QtWidgets.QLabel("Each file gets a model card (.card.json) beside it: classes and colours, "
                                 "class weights, loss, per-class validation IoU.")
         note.setWordWrap(True)
-        note.setStyleSheet("color: #a0a0a0")
+        note.setStyleSheet(HINT_STYLE)
         self.progress = QtWidgets.QProgressBar()
         self.progress.setVisible(False)
         self.output = QtWidgets.QPlainTextEdit()
@@ -89,7 +78,7 @@ class ExportDialog(QtWidgets.QDialog):
         self.export_button.clicked.connect(self.start_export)
         self.open_button.clicked.connect(self._open_folder)
         close.clicked.connect(self.reject)
-        if not runs:
+        if not models.model_runs:
             self.export_button.setEnabled(False)
             self.output.setPlainText("No trained model yet: train one first.")
         lay = QtWidgets.QVBoxLayout(self)
@@ -113,7 +102,7 @@ class ExportDialog(QtWidgets.QDialog):
         if d:
             self.folder_edit.setText(d)
 
-    def start_export(self) -> BackgroundJob | None:
+    def start_export(self) -> Worker | None:
         run_id = self.run_combo.currentData()
         if run_id is None or self.worker is not None:
             return None
@@ -122,17 +111,18 @@ class ExportDialog(QtWidgets.QDialog):
         self.progress.setVisible(True)
         self.progress.setRange(0, len(self.formats()))
         self.output.setPlainText(f"Exporting run {run_id} to {folder} …")
-        w = BackgroundJob(_export_in_child, self.project.root, int(run_id), folder, self.formats(),
-                          on_yield=self._step, on_return=self._returned, on_error=self._error,
-                          on_finish=self._finished, parent=self)
+        w = Worker(child_tasks.export, self.root, int(run_id), folder, self.formats(), parent=self)
+        w.yielded.connect(self._step)
+        w.returned.connect(self._returned)
+        w.errored.connect(self._error)
+        w.finished.connect(self._finished)
         self.worker = w
         w.start()
         return w
 
-    def _step(self, step) -> None:  # noqa: ANN001
-        done, total = step
-        self.progress.setRange(0, total)
-        self.progress.setValue(done)
+    def _step(self, event: ProgressEvent) -> None:
+        self.progress.setRange(0, event.total)
+        self.progress.setValue(event.done)
 
     def _returned(self, result: model_export.ExportResult) -> None:
         self.result = result

@@ -1,28 +1,29 @@
 """The review queue: predicted images ranked by how unsure the model is about rare classes
 (mean 1 - confidence over pixels predicted rare) plus its disagreement with the mask on
-rare-class pixels -- the images worth correcting first."""
+rare-class pixels -- the images worth correcting first. A prediction the active model did
+not make is marked out of date. Fed by the LearningSession (``set_items``)."""
 
 from __future__ import annotations
 
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
-from segstudio.qt.errors import ErrorReporter
-from segstudio.services import prediction_cache
+from segstudio.qt.theme import HINT_STYLE, WARNING_COLOR
 from segstudio.services.prediction_cache import QueueItem
-from segstudio.store.project import Project
 
-COLUMNS = ["#", "Image", "Score", "Rare uncertainty", "Disagreement", "Rare px", "Status"]
+COLUMNS = ["#", "Image", "Model", "Score", "Rare uncertainty", "Disagreement", "Rare px", "Status"]
+MODEL_COLUMN = COLUMNS.index("Model")
+STALE = "out of date"
 
 
 class ReviewQueue(QtWidgets.QWidget):
-    """Signals ``imageChosen(image_id)`` (double-click, Enter or 'Next to correct')."""
+    """Requests: ``imageChosen(image_id)`` (double-click, Enter or 'Next to correct'),
+    ``includeCorrectedToggled(bool)``."""
 
     imageChosen = QtCore.Signal(int)
+    includeCorrectedToggled = QtCore.Signal(bool)
 
-    def __init__(self, errors: ErrorReporter, parent: QtWidgets.QWidget | None = None):
+    def __init__(self, parent: QtWidgets.QWidget | None = None):
         super().__init__(parent)
-        self.errors = errors
-        self.project: Project | None = None
         self.items: list[QueueItem] = []
         self.current_id: int | None = None
         self.view = QtWidgets.QTableWidget(0, len(COLUMNS))
@@ -37,9 +38,9 @@ class ReviewQueue(QtWidgets.QWidget):
         self.next_button.setToolTip("Open the highest-ranked image that is not the current one")
         self.next_button.clicked.connect(self.next_image)
         self.show_corrected = QtWidgets.QCheckBox("include corrected")
-        self.show_corrected.toggled.connect(self.refresh)
+        self.show_corrected.toggled.connect(self.includeCorrectedToggled)
         self.summary = QtWidgets.QLabel("")
-        self.summary.setStyleSheet("color: #a0a0a0")
+        self.summary.setStyleSheet(HINT_STYLE)
         top = QtWidgets.QHBoxLayout()
         top.addWidget(self.next_button)
         top.addWidget(self.show_corrected)
@@ -49,33 +50,29 @@ class ReviewQueue(QtWidgets.QWidget):
         lay.addLayout(top)
         lay.addWidget(self.view, 1)
 
-    def set_project(self, project: Project | None) -> None:
-        self.project = project
-        self.refresh()
-
     def set_current(self, image_id: int | None) -> None:
         self.current_id = image_id
 
-    def refresh(self) -> None:
-        self.items = []
-        if self.project is not None:
-            try:
-                self.items = prediction_cache.review_queue(self.project, self.show_corrected.isChecked())
-            except Exception as e:  # noqa: BLE001
-                self.errors.report("Review queue", e)
+    def set_items(self, items: list[QueueItem]) -> None:
+        self.items = list(items)
         self.view.setRowCount(len(self.items))
         for row, it in enumerate(self.items):
             dis = "—" if it.disagreement is None else f"{it.disagreement:.1%}"
-            values = [str(row + 1), it.name, f"{it.score:.3f}", f"{it.rare_uncertainty:.3f}", dis,
-                      f"{it.rare_pixels:,}", it.status]
+            values = [str(row + 1), it.name, f"run {it.run_id}" + ("" if it.current else f" · {STALE}"),
+                      f"{it.score:.3f}", f"{it.rare_uncertainty:.3f}", dis, f"{it.rare_pixels:,}", it.status]
             for col, v in enumerate(values):
                 cell = QtWidgets.QTableWidgetItem(v)
-                if col in (0, 2, 3, 4, 5):
+                if col in (0, 3, 4, 5, 6):
                     cell.setTextAlignment(QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter)
+                if col == MODEL_COLUMN and not it.current:
+                    cell.setForeground(QtGui.QColor(WARNING_COLOR))
+                    cell.setToolTip("Predicted by another run than the active model: predict again")
                 self.view.setItem(row, col, cell)
         self.view.resizeColumnsToContents()
-        self.summary.setText(f"{len(self.items)} predicted image{'s' if len(self.items) != 1 else ''} to review"
-                             if self.items else "Predict images to fill the queue.")
+        stale = sum(not it.current for it in self.items)
+        self.summary.setText(
+            (f"{len(self.items)} predicted image{'s' if len(self.items) != 1 else ''} to review"
+             + (f" · {stale} {STALE}" if stale else "")) if self.items else "Predict images to fill the queue.")
         self.next_button.setEnabled(bool(self.items))
 
     def _choose_row(self, row: int) -> None:

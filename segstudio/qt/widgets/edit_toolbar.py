@@ -7,20 +7,12 @@ from superqt import QLabeledDoubleRangeSlider
 
 from segstudio.core.classes import ClassTable
 from segstudio.core.tools import MAX_BRUSH, MIN_BRUSH, Tool, next_brush_size
-from segstudio.qt.class_panel import swatch_icon
-from segstudio.resources import icon_path
+from segstudio.qt.icons import svg_icon
+from segstudio.qt.panels.class_panel import swatch_icon
 
 TOOL_SHORT_NAMES = {Tool.BRUSH: "Brush", Tool.ERASER: "Eraser", Tool.FILL: "Fill", Tool.POLYGON: "Polygon",
                     Tool.PICKER: "Picker"}
 TOOL_ICON_TEXT = {Tool.BRUSH: "●", Tool.ERASER: "◌", Tool.FILL: "▨", Tool.POLYGON: "⬠", Tool.PICKER: "⊕"}
-
-
-def resource_icon(name: str) -> QtGui.QIcon | None:
-    """A packaged tool icon (SVG), or None when it is missing (the text label still shows)."""
-    try:
-        return QtGui.QIcon(str(icon_path(name)))
-    except (FileNotFoundError, ValueError):
-        return None
 
 
 class EditToolBar(QtWidgets.QToolBar):
@@ -39,9 +31,9 @@ class EditToolBar(QtWidgets.QToolBar):
         self.tool_group = QtGui.QActionGroup(self)
         self.tool_actions: dict[Tool, QtGui.QAction] = {}
         for tool in Tool:
-            icon = resource_icon(tool.value)
+            icon = svg_icon(tool.value)
             act = QtGui.QAction(TOOL_SHORT_NAMES[tool], self)
-            if icon is not None:
+            if not icon.isNull():
                 act.setIcon(icon)
             else:
                 act.setText(f"{TOOL_ICON_TEXT[tool]} {TOOL_SHORT_NAMES[tool]}")

@@ -1,7 +1,7 @@
 """Help menu dialogs: keyboard shortcuts, how the imbalance handling works, about.
 
-- :class:`ShortcutsDialog` shows ``segstudio.qt.main_window.SHORTCUTS`` (the one list of
-  shortcuts, kept beside the actions that define them) and, given the window, every other
+- :class:`ShortcutsDialog` shows ``segstudio.qt.shortcuts.SHORTCUTS`` (the one list of
+  shortcuts) and, given the window, every other
   menu shortcut its actions really have, so the table cannot leave one out.
 - :class:`ImbalanceHelpDialog` is a short page; the weight schemes are listed from
   ``segstudio.core.weights.SCHEMES``, the same one-liners the CLI and the stats panel show.
@@ -20,6 +20,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from segstudio.core.versions import versions
 from segstudio.core.weights import SCHEMES
 from segstudio.qt.icons import svg_icon
+from segstudio.qt.shortcuts import SHORTCUTS
 from segstudio.resources import APP_ICON
 
 Row = tuple[str, str]
@@ -31,8 +32,6 @@ _KEY_ALIASES = {"page down": ("PgDown",), "page up": ("PgUp",), "enter": ("Retur
 
 
 def default_shortcut_rows() -> list[Row]:
-    from segstudio.qt.main_window import SHORTCUTS  # lazy: main_window imports this module's users
-
     return list(SHORTCUTS)
 
 
@@ -157,12 +156,13 @@ class ShortcutsDialog(QtWidgets.QDialog):
                 for r in range(self.table.rowCount()) if self.table.item(r, 1) is not None]
 
 
+#: display names of ml.config.LOSS_PARTS (a test keeps the two in step)
 LOSS_LABELS = {"ce": "cross-entropy", "wce": "weighted cross-entropy", "focal": "focal",
                "dice": "Dice", "gdice": "generalised Dice", "tversky": "Tversky"}
 
 
 def default_loss_label() -> str:
-    """The trainer's default loss (read without importing TensorFlow), e.g. 'focal + Dice'."""
+    """The trainer's default loss (ml.config: no TensorFlow import), e.g. 'focal + Dice'."""
     from segstudio.services.training_setup import engine_defaults
 
     loss = str(engine_defaults().get("loss", ""))

@@ -14,9 +14,9 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from segstudio.core.classes import ClassTable
-from segstudio.core.editing import MaskChange, MaskModel
+from segstudio.core.editing import ChangeReason, MaskChange, MaskModel
 from segstudio.core.tools import PointerEvent, Tool, ToolDriver, ToolFeedback, ToolSettings
-from segstudio.qt.overlay import LabelOverlay
+from segstudio.qt.canvas.overlay import LabelOverlay
 
 _BUTTONS = {
     QtCore.Qt.MouseButton.LeftButton: "left",
@@ -41,13 +41,13 @@ class _ToolViewBox(pg.ViewBox):
         super().__init__(lockAspect=True, invertY=True, enableMenu=False)
         self._canvas = canvas
 
-    def mouseDragEvent(self, ev, axis=None):  # noqa: N802 - Qt naming
+    def mouseDragEvent(self, ev, axis=None):  # Qt naming
         if self._canvas.wants_button(ev.button()):
             ev.accept()  # the canvas handles it through its own mouse events
             return
         super().mouseDragEvent(ev, axis)
 
-    def mouseClickEvent(self, ev):  # noqa: N802
+    def mouseClickEvent(self, ev):
         if self._canvas.wants_button(ev.button()):
             ev.accept()
             return
@@ -131,7 +131,7 @@ class ImageCanvas(pg.GraphicsView):
             self.fit()
 
     def _on_mask_change(self, change: MaskChange) -> None:
-        if change.reason == "reset":
+        if change.reason == ChangeReason.RESET:
             self.mask_overlay.set_labels(self.model.labels if self.model else None)
         elif not change.rect.empty:
             self.mask_overlay.refresh_rect(change.rect)
@@ -210,14 +210,14 @@ class ImageCanvas(pg.GraphicsView):
         self._show_feedback(fb)
         return fb
 
-    def mousePressEvent(self, ev: QtGui.QMouseEvent) -> None:  # noqa: N802
+    def mousePressEvent(self, ev: QtGui.QMouseEvent) -> None:
         if self.wants_button(ev.button()):
             self._send("press", ev, _BUTTONS[ev.button()])
             ev.accept()
             return
         super().mousePressEvent(ev)
 
-    def mouseDoubleClickEvent(self, ev: QtGui.QMouseEvent) -> None:  # noqa: N802
+    def mouseDoubleClickEvent(self, ev: QtGui.QMouseEvent) -> None:
         if self.driver.busy:
             self._send("double", ev, _BUTTONS.get(ev.button(), "left"))
             self.edited.emit()
@@ -225,7 +225,7 @@ class ImageCanvas(pg.GraphicsView):
             return
         super().mouseDoubleClickEvent(ev)
 
-    def mouseMoveEvent(self, ev: QtGui.QMouseEvent) -> None:  # noqa: N802
+    def mouseMoveEvent(self, ev: QtGui.QMouseEvent) -> None:
         x, y = self._image_xy(ev.position())
         self._last_xy = (x, y)
         self._move_outline(x, y)
@@ -242,7 +242,7 @@ class ImageCanvas(pg.GraphicsView):
             return
         super().mouseMoveEvent(ev)
 
-    def mouseReleaseEvent(self, ev: QtGui.QMouseEvent) -> None:  # noqa: N802
+    def mouseReleaseEvent(self, ev: QtGui.QMouseEvent) -> None:
         if self.driver.busy and ev.button() in _BUTTONS:
             self._send("release", ev, _BUTTONS[ev.button()])
             if not self.driver.busy:
@@ -251,7 +251,7 @@ class ImageCanvas(pg.GraphicsView):
             return
         super().mouseReleaseEvent(ev)
 
-    def leaveEvent(self, ev: QtCore.QEvent) -> None:  # noqa: N802
+    def leaveEvent(self, ev: QtCore.QEvent) -> None:
         self.brush_outline.setVisible(False)
         self.cursorMoved.emit(-1, -1)
         super().leaveEvent(ev)

@@ -3,11 +3,15 @@ add, rename (edit the name), recolour (double-click the swatch), ignore, merge."
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from segstudio.core.classes import ClassTable
-from segstudio.store.project import ClassTotals
+
+if TYPE_CHECKING:  # panels get data, they never open the store
+    from segstudio.store.project import ClassTotals
 
 COLUMNS = ("", "Id", "Name", "Pixels", "Share", "Images", "Ign.")
 COL_SWATCH, COL_ID, COL_NAME, COL_PIXELS, COL_SHARE, COL_IMAGES, COL_IGNORE = range(7)
@@ -234,7 +238,7 @@ class ClassPanel(QtWidgets.QWidget):
             self.addRequested.emit(name.strip())
 
     def _ask_merge(self, source: int | None) -> None:
-        from segstudio.qt.dialogs import ask_merge_target
+        from segstudio.qt.dialogs.project_dialogs import ask_merge_target
 
         info = self.table.get(source) if source is not None else None
         if info is None or info.id == 0:

@@ -10,8 +10,7 @@ Signals (the window decides what each one does):
 - ``open_demo_requested()``: "Open the demo project" (the window generates it on first use,
   e.g. in :func:`default_demo_dir`, then opens it).
 
-``openRequested``, ``newRequested`` and ``recentChosen`` are the names the main window
-connected before these; they fire too, until the window switches to the names above.
+Each click emits exactly one of these.
 """
 
 from __future__ import annotations
@@ -69,17 +68,17 @@ class ActionCard(QtWidgets.QPushButton):
         policy.setHeightForWidth(True)
         self.setSizePolicy(policy)
 
-    def sizeHint(self) -> QtCore.QSize:  # noqa: N802
+    def sizeHint(self) -> QtCore.QSize:
         hint = self.layout().sizeHint()
         return QtCore.QSize(hint.width(), max(62, hint.height()))
 
-    def minimumSizeHint(self) -> QtCore.QSize:  # noqa: N802
+    def minimumSizeHint(self) -> QtCore.QSize:
         return QtCore.QSize(240, 62)
 
-    def hasHeightForWidth(self) -> bool:  # noqa: N802
+    def hasHeightForWidth(self) -> bool:
         return True
 
-    def heightForWidth(self, width: int) -> int:  # noqa: N802
+    def heightForWidth(self, width: int) -> int:
         return max(62, self.layout().totalHeightForWidth(width))
 
 
@@ -110,7 +109,7 @@ class RecentItem(QtWidgets.QPushButton):
         self.name_label.setStyleSheet(f"color: {'#e2e4e8' if present else '#6a6e75'};")
         self.where_label.setStyleSheet(f"color: {'#858b94' if present else '#5b5f66'};")
 
-    def sizeHint(self) -> QtCore.QSize:  # noqa: N802
+    def sizeHint(self) -> QtCore.QSize:
         return self.layout().sizeHint()
 
 
@@ -135,10 +134,6 @@ class StartPage(QtWidgets.QWidget):
     open_folder_requested = QtCore.Signal()
     open_project_requested = QtCore.Signal(str)
     open_demo_requested = QtCore.Signal()
-    # the names the main window connected first; kept firing until it moves to the ones above
-    openRequested = QtCore.Signal()
-    newRequested = QtCore.Signal()
-    recentChosen = QtCore.Signal(str)
 
     def __init__(self, parent: QtWidgets.QWidget | None = None):
         super().__init__(parent)
@@ -215,7 +210,7 @@ class StartPage(QtWidgets.QWidget):
         outer.addStretch(2)
         self.set_recent([])
 
-    def resizeEvent(self, ev: QtGui.QResizeEvent) -> None:  # noqa: N802
+    def resizeEvent(self, ev: QtGui.QResizeEvent) -> None:
         # the column is as wide as the page allows, up to 640 px: cards wrap rather than clip
         self._inner.setFixedWidth(max(280, min(640, ev.size().width() - 48)))
         super().resizeEvent(ev)
@@ -251,12 +246,9 @@ class StartPage(QtWidgets.QWidget):
     # -- emit ----------------------------------------------------------------------------------
     def _folder_clicked(self) -> None:
         self.open_folder_requested.emit()
-        self.newRequested.emit()
 
     def _project_clicked(self) -> None:
         self.open_project_requested.emit("")
-        self.openRequested.emit()
 
     def _recent_clicked(self, path: str) -> None:
         self.open_project_requested.emit(path)
-        self.recentChosen.emit(path)

@@ -10,12 +10,14 @@ import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from segstudio.core.classes import ClassTable
+from segstudio.core.statuses import ImageStatus
+from segstudio.qt.theme import HINT_STYLE
 
 STATUS_COLORS = {
-    "unlabelled": QtGui.QColor(150, 150, 150),
-    "labelled": QtGui.QColor(90, 180, 110),
-    "predicted": QtGui.QColor(110, 150, 230),
-    "corrected": QtGui.QColor(230, 170, 60),
+    ImageStatus.UNLABELLED: QtGui.QColor(150, 150, 150),
+    ImageStatus.LABELLED: QtGui.QColor(90, 180, 110),
+    ImageStatus.PREDICTED: QtGui.QColor(110, 150, 230),
+    ImageStatus.CORRECTED: QtGui.QColor(230, 170, 60),
 }
 STATUSES = tuple(STATUS_COLORS)
 
@@ -43,13 +45,13 @@ class ImageTableModel(QtCore.QAbstractTableModel):
         self.rows, self.table = rows, table
         self.endResetModel()
 
-    def rowCount(self, parent=QtCore.QModelIndex()) -> int:  # noqa: N802, B008
+    def rowCount(self, parent=QtCore.QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self.rows)
 
-    def columnCount(self, parent=QtCore.QModelIndex()) -> int:  # noqa: N802, B008
+    def columnCount(self, parent=QtCore.QModelIndex()) -> int:  # noqa: B008
         return 3
 
-    def headerData(self, section, orientation, role=QtCore.Qt.ItemDataRole.DisplayRole):  # noqa: N802
+    def headerData(self, section, orientation, role=QtCore.Qt.ItemDataRole.DisplayRole):
         if orientation == QtCore.Qt.Orientation.Horizontal and role == QtCore.Qt.ItemDataRole.DisplayRole:
             return self.HEADERS[section]
         return None
@@ -90,7 +92,7 @@ class ImageFilter(QtCore.QSortFilterProxyModel):
             self.status, self.class_id = status, class_id
             self.invalidateRowsFilter()
 
-    def filterAcceptsRow(self, source_row: int, source_parent) -> bool:  # noqa: N802
+    def filterAcceptsRow(self, source_row: int, source_parent) -> bool:
         row = self.sourceModel().rows[source_row]
         if self.status and row.status != self.status:
             return False
@@ -127,7 +129,7 @@ class ImageListPanel(QtWidgets.QWidget):
         hh.setSectionResizeMode(1, QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
         hh.setStretchLastSection(True)
         self.count_label = QtWidgets.QLabel()
-        self.count_label.setStyleSheet("color: gray")
+        self.count_label.setStyleSheet(HINT_STYLE)
         filters = QtWidgets.QHBoxLayout()
         filters.addWidget(self.status_combo)
         filters.addWidget(self.class_combo, 1)
@@ -208,7 +210,7 @@ class ImageListPanel(QtWidgets.QWidget):
         row = 0 if cur < 0 else min(max(cur + delta, 0), n - 1)
         self.view.setCurrentIndex(self.proxy.index(row, 0))
 
-    def _row_changed(self, current: QtCore.QModelIndex, _previous) -> None:  # noqa: ANN001
+    def _row_changed(self, current: QtCore.QModelIndex, _previous) -> None:
         if self._quiet or not current.isValid():
             return
         image_id = current.sibling(current.row(), 0).data(QtCore.Qt.ItemDataRole.UserRole)

@@ -8,6 +8,7 @@ from pathlib import Path
 from PySide6 import QtCore, QtWidgets
 
 from segstudio.core.classes import ClassTable
+from segstudio.qt.theme import HINT_STYLE
 
 
 @dataclass(frozen=True)
@@ -19,7 +20,7 @@ class NewProjectRequest:
 
 
 class _PathRow(QtWidgets.QWidget):
-    def __init__(self, placeholder: str, pick_file: bool = False, parent=None):  # noqa: ANN001
+    def __init__(self, placeholder: str, pick_file: bool = False, parent=None):
         super().__init__(parent)
         self.edit = QtWidgets.QLineEdit()
         self.edit.setPlaceholderText(placeholder)
@@ -61,7 +62,7 @@ class NewProjectDialog(QtWidgets.QDialog):
         form.addRow("Class table", self.classes)
         form.addRow("Project folder", self.project)
         note = QtWidgets.QLabel("Files stay where they are; the project records their paths.")
-        note.setStyleSheet("color: gray")
+        note.setStyleSheet(HINT_STYLE)
         box = QtWidgets.QDialogButtonBox(
             QtWidgets.QDialogButtonBox.StandardButton.Ok | QtWidgets.QDialogButtonBox.StandardButton.Cancel)
         box.button(QtWidgets.QDialogButtonBox.StandardButton.Ok).setText("Import")

@@ -1,0 +1,1 @@
+"""Modal and modeless dialogs (new project, export, help)."""
