@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from segstudio.core.atomic import atomic_path
 from segstudio.core.classes import VOC_VOID, ClassTable
 from segstudio.core.errors import BadFileError
-from segstudio.io.atomic import atomic_path
 from segstudio.io.images import TIFF_SUFFIXES, _read_pil, _read_tiff
 
 

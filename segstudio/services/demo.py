@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
+from segstudio.core.atomic import write_text_atomic
 from segstudio.core.classes import default_color
 from segstudio.core.demo import NUM_CLASSES, demo_class_names, demo_sample
-from segstudio.io.atomic import write_text_atomic
 from segstudio.io.masks import MaskFormat, write_mask
 from segstudio.services.project_import import ImportReport, import_folder
 from segstudio.store.project import Project

@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from segstudio.core import review
+from segstudio.core.atomic import write_atomic
 from segstudio.core.classes import ClassTable
 from segstudio.core.errors import SegstudioError
-from segstudio.io.atomic import write_atomic
 from segstudio.io.masks import read_mask
 from segstudio.store import learning
 from segstudio.store.learning import PredictionRecord

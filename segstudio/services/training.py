@@ -8,7 +8,6 @@ writes the model card beside the model.
 
 from __future__ import annotations
 
-import shutil
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -17,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from segstudio.core.atomic import copy_atomic
 from segstudio.core.classes import ClassTable
 from segstudio.core.errors import SegstudioError
 from segstudio.core.weights import class_weights
@@ -262,7 +262,7 @@ def train_project(
         if extra.get("out"):
             out = Path(extra["out"])
             out.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(result.model_path, out)
+            copy_atomic(result.model_path, out)  # a full disk must not destroy the model at --out
             write_card(out, card)
             final = str(out)
     project.finish_run(run_id, result.status, result.message, model_path=final,
