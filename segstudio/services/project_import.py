@@ -14,6 +14,7 @@ from segstudio.core.errors import BadFileError, ProjectError
 from segstudio.core.stats import split_bincount
 from segstudio.io.images import is_image_file, read_image
 from segstudio.io.masks import MaskFormat, check_labels, decode_mask
+from segstudio.store.folders import record_source_folders
 from segstudio.store.project import CountUpdate, Project
 
 Progress = Callable[[int, int], None]
@@ -78,6 +79,7 @@ def import_folder(
     given_table = load_class_table(classes_file) if classes_file else None
 
     project = Project.create(project_dir)
+    record_source_folders(project, [images_dir, mdir])  # mask saves may write there, nowhere else
     table = given_table or (project.class_table() if len(project.class_table()) else None)
     report = ImportReport()
 
