@@ -249,7 +249,7 @@ def train_project(
         if isinstance(e, (ValueError, OSError)):
             raise SegstudioError(f"training failed: {e}") from e
         raise
-    final = None
+    final = out_error = None
     if result.model_path:
         best = max((h for h in result.history if h.fg_miou is not None), key=lambda h: h.fg_miou,
                    default=result.history[-1] if result.history else None)
@@ -261,10 +261,15 @@ def train_project(
         final = result.model_path
         if extra.get("out"):
             out = Path(extra["out"])
-            out.parent.mkdir(parents=True, exist_ok=True)
-            copy_atomic(result.model_path, out)  # a full disk must not destroy the model at --out
-            write_card(out, card)
-            final = str(out)
+            try:
+                out.parent.mkdir(parents=True, exist_ok=True)
+                copy_atomic(result.model_path, out)  # a full disk must not destroy the model at --out
+                write_card(out, card)
+                final = str(out)
+            except OSError as e:
+                out_error = f"{out}: cannot write the model ({e.strerror or e}); it is kept at {final}"
     project.finish_run(run_id, result.status, result.message, model_path=final,
                        checkpoint_path=result.checkpoint_path, best_fg_miou=result.best_fg_miou)
+    if out_error:
+        raise SegstudioError(out_error)
     return run_id
