@@ -32,6 +32,7 @@ from segstudio.ml.trainer import (
     TrainConfig,
     TrainData,
     Trainer,
+    read_checkpoint_state,
 )
 from segstudio.ml.unet import image_stats
 from segstudio.store.project import ImageRecord, Project
@@ -195,6 +196,34 @@ def model_card(table: ClassTable, num_classes: int, tc: TrainConfig, extra: dict
     }
 
 
+def run_files(project: Project, run_id: int) -> tuple[Path, Path]:
+    """(model, checkpoint) paths of a run."""
+    run_dir = project.root / "runs" / f"run_{run_id:04d}"
+    return run_dir / "model.keras", run_dir / "checkpoint.keras"
+
+
+def record_unfinished_run(project: Project, run_id: int, tc: TrainConfig, extra: dict, summary: dict) -> int:
+    """Record a run whose process was killed after its last epoch but before it was recorded:
+    its model file and epochs are there, only the card, the model row and its end are missing."""
+    model_path = run_files(project, run_id)[0]
+    if not model_path.is_file():
+        raise SegstudioError(f"run {run_id} trained every epoch but its model {model_path} is missing; "
+                             "train a new run")
+    epochs = project.epochs(run_id)
+    best = max((e for e in epochs if e.fg_miou is not None), key=lambda e: e.fg_miou,
+               default=epochs[-1] if epochs else None)
+    prev = project.run(run_id)
+    model = load_model(model_path)
+    card = model_card(project.class_table(), int(model.output_shape[-1]), tc, extra, prev.class_weights,
+                      summary, best, model, run_id)
+    write_card(model_path, card)
+    if not any(m.run_id == run_id and m.path == str(model_path) for m in project.models()):
+        project.add_model(run_id, str(model_path), "keras", card)
+    project.finish_run(run_id, "finished", f"finished {len(epochs)} epochs (recorded after its process ended)",
+                       model_path=str(model_path), best_fg_miou=best.fg_miou if best else None)
+    return run_id
+
+
 def train_project(
     project: Project,
     config: dict,
@@ -232,12 +261,12 @@ def train_project(
             raise SegstudioError(f"no model to fine-tune from: {init_path or src}")
     tc, extra = split_config(config)
     data, summary, train_records = prepare(project, tc, extra)
+    if resume_ckpt and int(read_checkpoint_state(resume_ckpt).get("epoch", 0)) >= tc.epochs:
+        return record_unfinished_run(project, parent, tc, extra, summary)
     if pixel_weights is not None:
         data.load_weights = pixel_weights(train_records)
     run_id = project.create_run({**tc.to_dict(), **extra}, data.class_weights, parent_run_id=parent)
-    run_dir = project.root / "runs" / f"run_{run_id:04d}"
-    model_path = run_dir / "model.keras"
-    ckpt = run_dir / "checkpoint.keras"
+    model_path, ckpt = run_files(project, run_id)
     project.update_run(run_id, checkpoint_path=str(ckpt))
     trainer = Trainer(data, tc, model_path=model_path, checkpoint_path=ckpt,
                       callbacks=_Recorder(project, run_id, callbacks), cancel=cancel_event,
