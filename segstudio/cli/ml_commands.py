@@ -9,9 +9,21 @@ import signal
 import sys
 import threading
 import time
+from pathlib import Path
 
 from segstudio.cli.project_commands import clip_ratio
 from segstudio.core.errors import SegstudioError
+
+
+def learning_rate(text: str) -> float:
+    """--lr X: finite, > 0 and <= 1 (above 1 Adam only diverges; NaN trained nothing)."""
+    try:
+        lr = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not (math.isfinite(lr) and 0 < lr <= 1):
+        raise argparse.ArgumentTypeError(f"must be a number > 0 and <= 1, got {text!r}")
+    return lr
 
 
 def register(sub) -> None:
@@ -34,7 +46,8 @@ def register(sub) -> None:
     t.add_argument("--crop", type=int, default=None, metavar="S", help="training crop side in pixels (default 32; keep >= 2x your largest object)")
     t.add_argument("--epochs", type=int, default=None, metavar="E")
     t.add_argument("--steps-per-epoch", type=int, default=None, metavar="K")
-    t.add_argument("--lr", type=float, default=None, metavar="X", help="peak learning rate, cosine decay (default 0.01)")
+    t.add_argument("--lr", type=learning_rate, default=None, metavar="X",
+                   help="peak learning rate, cosine decay (default 0.01)")
     t.add_argument("--rare-fraction", type=float, default=None, metavar="P",
                    help="share of crops centred on a rare-class pixel (default 0.67)")
     t.add_argument("--seed", type=int, default=None, metavar="N")
@@ -72,11 +85,11 @@ def register(sub) -> None:
 class ConsoleProgress:
     """A one-line progress bar per epoch, then one summary line; alarms loud."""
 
-    def __init__(self, stream=sys.stderr, width: int = 24):
-        self.stream, self.width = stream, width
+    def __init__(self, stream=None, width: int = 24):
+        self.stream, self.width = stream or sys.stderr, width  # the stderr of now, not of import time
         self.last = None
         self._t = 0.0
-        self.tty = getattr(stream, "isatty", lambda: False)()
+        self.tty = getattr(self.stream, "isatty", lambda: False)()
 
     def on_batch(self, epoch, step, steps, loss):
         now = time.monotonic()
@@ -151,7 +164,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     print(f"run {run_id}: {run.status}: {run.message or ''}")
     if run.model_path:
         print(f"model: {run.model_path}")
-    if run.checkpoint_path:
+    if run.checkpoint_path and Path(run.checkpoint_path).exists():  # a NaN in epoch 1 writes none
         print(f"checkpoint: {run.checkpoint_path} (resume with --resume {run_id})")
     return {"finished": 0, "cancelled": 130}.get(run.status, 1)
 

@@ -236,7 +236,8 @@ class _Bridge(keras.callbacks.Callback):
             self.t.stop_reason = (
                 "failed",
                 f"loss became {loss} at epoch {self._epoch + 1}, batch {batch + 1}: training stopped; "
-                "the last good checkpoint is kept (try a lower --lr, or --clip / gradient clipping)",
+                + ("the last good checkpoint is kept" if self.t.checkpoint_path.exists() else "no checkpoint was written")
+                + " (try a lower --lr, or --clip / gradient clipping)",
             )
             self.model.stop_training = True
             return
