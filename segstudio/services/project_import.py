@@ -19,6 +19,16 @@ from segstudio.store.project import CountUpdate, Project
 
 Progress = Callable[[int, int], None]
 VAL_PERCENT = 15
+#: Without a class table the classes are the ids found, and a model has max id + 1 outputs:
+#: one stray 40000 made 40001 classes (an 11.9 GiB confusion matrix). Larger ids need --classes.
+MAX_INFERRED_ID = 1023
+
+
+def _sparse_id_problem(counts: np.ndarray) -> str:
+    big = [int(v) for v in np.flatnonzero(counts[MAX_INFERRED_ID + 1 :]) + MAX_INFERRED_ID + 1]
+    shown = ", ".join(map(str, big[:5])) + (" ..." if len(big) > 5 else "")
+    return (f"label value(s) {shown} above {MAX_INFERRED_ID} with no class table "
+            f"(each id up to the largest would become a class; give a class table to use them)")
 
 
 @dataclass
@@ -110,6 +120,8 @@ def import_folder(
                     )
                 item.mask, item.fmt = mpath, decoded.format
                 item.counts = np.bincount(decoded.labels.reshape(-1))
+                if table is None and item.counts.size > MAX_INFERRED_ID + 1:
+                    raise BadFileError(mpath, _sparse_id_problem(item.counts))
             except BadFileError as e:
                 report.skipped.append((e.path, e.problem))
                 continue
