@@ -35,8 +35,8 @@ def check_pixels(path: str | Path, width: int, height: int) -> None:
     """Raise BadFileError when a header declares more pixels than :func:`max_pixels`."""
     limit = max_pixels()
     if int(width) * int(height) > limit:
-        raise BadFileError(path, f"{width}x{height} pixels is over the limit of {limit} pixels "
-                                 f"(a decompression bomb, or set {MAX_PIXELS_ENV} to allow it)")
+        raise BadFileError(path, f"image too large to open safely: {width}x{height} pixels is over the limit "
+                                 f"of {limit} pixels (set {MAX_PIXELS_ENV} to allow more)")
 
 
 def is_image_file(path: Path) -> bool:
