@@ -97,6 +97,11 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
         os.chmod(tmp, mode)  # a writer that recreated the file got the umask's mode
         os.replace(tmp, target)
         _fsync_dir(target.parent)
+    except OSError as e:
+        if e.errno is None:
+            raise
+        # name the file being saved, not the temp (a full disk: "x.png: No space left on device")
+        raise OSError(e.errno, e.strerror, str(target)) from e
     finally:
         os.close(fd)  # releases the lock
         with contextlib.suppress(FileNotFoundError):
