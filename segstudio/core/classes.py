@@ -151,10 +151,10 @@ def load_class_table(path: str | Path) -> ClassTable:
         raise BadFileError(p, "class table is not UTF-8 text") from None
     try:
         if p.suffix.lower() == ".json":
-            return _from_json(text)
+            return _check_distinct_colors(_from_json(text))
         if p.suffix.lower() == ".csv":
-            return _from_csv(text)
-        return _from_labelmap(text)
+            return _check_distinct_colors(_from_csv(text))
+        return _check_distinct_colors(_from_labelmap(text))
     except BadFileError:
         raise
     except (ValueError, KeyError, TypeError, json.JSONDecodeError) as e:
@@ -216,7 +216,26 @@ def _from_json(text: str) -> ClassTable:
 
 
 def _from_csv(text: str) -> ClassTable:
-    rows = list(csv.DictReader(text.splitlines()))
+    reader = csv.DictReader(text.splitlines())
+    rows = []
+    for row in reader:
+        if None in row or None in row.values():  # a ragged row: DictReader fills in None
+            n = sum(v is not None for k, v in row.items() if k is not None) + len(row.get(None) or [])
+            raise ValueError(f"line {reader.line_num}: {n} field(s), but the header "
+                             f"({','.join(reader.fieldnames or [])}) has {len(reader.fieldnames or [])}")
+        rows.append(row)
     if rows and "id" not in rows[0]:
         raise ValueError("CSV needs a header with at least 'id' and 'name' columns")
     return _from_records(rows)
+
+
+def _check_distinct_colors(table: ClassTable) -> ClassTable:
+    """Two classes with one colour: a colour mask gives all its pixels to one of them."""
+    seen: dict[tuple[int, int, int], ClassInfo] = {}
+    for c in table:
+        if c.color in seen:
+            first = seen[c.color]
+            raise ValueError(f"classes {first.id} ({first.name}) and {c.id} ({c.name}) have the same "
+                             f"colour {c.hex}; give each class its own colour")
+        seen[c.color] = c
+    return table

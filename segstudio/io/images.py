@@ -50,6 +50,10 @@ def _read_tiff(path: Path) -> np.ndarray:
         with tifffile.TiffFile(path) as tif:
             page = tif.pages[0]
             check_pixels(path, page.imagewidth, page.imagelength)
+            full_size = [p for p in tif.pages if not getattr(p, "is_reduced", False)]  # pyramids are fine
+            if len(full_size) > 1:
+                raise BadFileError(path, f"TIFF with {len(full_size)} pages (a stack or channels as pages); "
+                                         "only its first page would be read -- save one image per file")
             arr = page.asarray()
     except BadFileError:
         raise

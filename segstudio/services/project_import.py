@@ -22,6 +22,7 @@ VAL_PERCENT = 15
 #: Without a class table the classes are the ids found, and a model has max id + 1 outputs:
 #: one stray 40000 made 40001 classes (an 11.9 GiB confusion matrix). Larger ids need --classes.
 MAX_INFERRED_ID = 1023
+LOSSY_SUFFIXES = {".jpg", ".jpeg"}
 
 
 def _sparse_id_problem(counts: np.ndarray) -> str:
@@ -96,7 +97,11 @@ def import_folder(
     masks_by_stem: dict[str, Path] = {}
     if mdir is not None:
         for m in _list_images(mdir):
+            if m.stem in masks_by_stem:
+                report.skipped.append((m, f"same file stem as the mask {masks_by_stem[m.stem].name}, "
+                                          "which is used instead; rename one"))
             masks_by_stem.setdefault(m.stem, m)
+    paired: dict[Path, Path] = {}  # mask -> its image: one mask never labels two images
 
     pending: list[_Pending] = []
     images = _list_images(images_dir)
@@ -111,8 +116,16 @@ def import_folder(
         h, w = arr.shape[:2]
         item = _Pending(img_path, w, h, 1 if arr.ndim == 2 else arr.shape[2])
         mpath = find_mask(img_path, mdir, masks_by_stem)
+        if mpath is not None and mpath in paired:
+            report.skipped.append((img_path, f"its mask {mpath.name} is already the mask of "
+                                             f"{paired[mpath].name} (same file stem); rename one"))
+            continue
         if mpath is not None:
+            paired[mpath] = img_path
             try:
+                if mpath.suffix.lower() in LOSSY_SUFFIXES:
+                    raise BadFileError(mpath, "JPEG masks are lossy: compression noise would become extra "
+                                              "classes; save masks as PNG or TIFF")
                 decoded = decode_mask(mpath, table)
                 if decoded.size != (w, h):
                     raise BadFileError(
