@@ -69,7 +69,7 @@ _PLAIN_ERRORS = (
     ("malformed", "the database file is damaged ({error}); restore segstudio.db from a backup"),
     ("file is not a database", "the database file is damaged ({error}); restore segstudio.db from a backup"),
     ("disk is full", "the disk is full; free some space and try again"),
-    ("disk I/O error", "disk I/O error; check the disk and try again"),
+    ("disk I/O error", "disk I/O error (is the disk full?); check the disk and try again"),
 )
 
 

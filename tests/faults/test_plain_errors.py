@@ -126,3 +126,17 @@ def test_predict_out_onto_a_full_disk(small_fs, tmp_path, images, capsys):
     line = _one_error_line(capsys, "predict")
     assert rc == 1 and "No space left on device" in line and str(small_fs / "pred" / "im0.png") in line
     assert sorted(p.name for p in small_fs.rglob("*")) == ["filler", "pred"]
+
+
+def test_train_onto_a_full_disk(small_fs, capsys):
+    """The project itself on a disk that fills up while training."""
+    from tests.faults.conftest import TINY_TRAIN
+    from tests.ml.conftest import make_tiny_project
+
+    project, _ = make_tiny_project(small_fs)
+    project.close()
+    fill(small_fs, leave=30_000)
+    rc = main(["train", str(small_fs / "proj"), *TINY_TRAIN, "--epochs", "1"])
+    line = _one_error_line(capsys, "train")
+    assert rc != 0 and any(s in line for s in ("No space left", "disk is full", "disk I/O error")), line
+    assert not [p for p in small_fs.rglob("*") if ".tmp" in p.name]
