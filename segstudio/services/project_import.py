@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from segstudio.core.classes import VOC_VOID, ClassInfo, ClassTable, load_class_table
+from segstudio.core.classes import MAX_SPARSE_ID, VOC_VOID, ClassInfo, ClassTable, load_class_table
 from segstudio.core.errors import BadFileError, ProjectError
 from segstudio.core.stats import split_bincount
 from segstudio.io.images import is_image_file, read_image
@@ -21,7 +21,7 @@ Progress = Callable[[int, int], None]
 VAL_PERCENT = 15
 #: Without a class table the classes are the ids found, and a model has max id + 1 outputs:
 #: one stray 40000 made 40001 classes (an 11.9 GiB confusion matrix). Larger ids need --classes.
-MAX_INFERRED_ID = 1023
+MAX_INFERRED_ID = MAX_SPARSE_ID
 LOSSY_SUFFIXES = {".jpg", ".jpeg"}
 
 

@@ -4,8 +4,11 @@ tens of thousands of classes; its mask is refused by name and the rest imported.
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from PIL import Image
 
+from segstudio.core.classes import load_class_table
+from segstudio.core.errors import BadFileError
 from segstudio.services.project_import import import_folder
 
 
@@ -28,15 +31,24 @@ def test_a_stray_large_label_id_is_refused_by_name(tmp_path):
     project.close()
 
 
-def test_large_ids_are_fine_with_a_class_table(tmp_path):
+def test_large_dense_ids_are_fine_with_a_class_table(tmp_path):
     images, masks = tmp_path / "images", tmp_path / "masks"
     images.mkdir()
     masks.mkdir()
     Image.fromarray(np.zeros((32, 32), np.uint8)).save(images / "a.png")
     labels = np.zeros((32, 32), np.uint16)
-    labels[0, 0] = 2000
+    labels[0, 0] = 1100
     Image.fromarray(labels).save(masks / "a.png")
-    (tmp_path / "classes.csv").write_text("id,name,color\n0,bg,#000000\n2000,rare,#ff0000\n")
+    rows = "".join(f"{i},c{i},#{i:06x}\n" for i in range(1200))
+    (tmp_path / "classes.csv").write_text("id,name,color\n" + rows)
     project, report = import_folder(tmp_path / "proj", images, masks, tmp_path / "classes.csv")
     assert not report.skipped and report.labelled == 1
     project.close()
+
+
+def test_a_class_table_with_sparse_large_ids_is_refused_by_name(tmp_path):
+    table = tmp_path / "classes.csv"
+    table.write_text("id,name,color\n0,bg,#000000\n1,road,#ff0000\n40000,rare,#00ff00\n")
+    with pytest.raises(BadFileError) as e:
+        load_class_table(table)
+    assert str(table) in str(e.value) and "ids go up to 40000 for 3 classes" in str(e.value)
