@@ -7,7 +7,7 @@ from pathlib import Path
 
 import keras
 
-from segstudio.core.atomic import copy_atomic, write_text_atomic
+from segstudio.core.atomic import copy_atomic, write_atomic, write_text_atomic
 from segstudio.core.errors import SegstudioError
 from segstudio.ml.predict import load_model
 
@@ -104,9 +104,9 @@ def _export_onnx(model: keras.Model, dst: Path) -> None:
     # freeze weights and captured constants (the Normalization mean/variance) into the graph;
     # converted unfrozen, they would become extra required ONNX inputs
     frozen = convert_variables_to_constants_v2(concrete)
-    tf2onnx.convert.from_graph_def(
+    write_atomic(dst, lambda tmp: tf2onnx.convert.from_graph_def(
         frozen.graph.as_graph_def(),
         input_names=[t.name for t in frozen.inputs],
         output_names=[t.name for t in frozen.outputs],
-        opset=17, output_path=str(dst),
-    )
+        opset=17, output_path=str(tmp),
+    ))
