@@ -37,7 +37,7 @@ def record_source_folders(project: Project, folders: Iterable[str | Path | None]
 def write_roots(project: Project) -> list[Path]:
     """The project folder, then the folders it was imported from."""
     roots = [os.path.realpath(project.root), *project.get_setting(SOURCE_FOLDERS_KEY, [])]
-    return [Path(r) for r in roots if isinstance(r, str) and os.path.isabs(r)]
+    return [Path(os.path.realpath(r)) for r in roots if isinstance(r, str) and os.path.isabs(r)]
 
 
 def _inside(path: str, root: Path) -> bool:
@@ -79,10 +79,8 @@ def sweep_stale_temps(project: Project) -> list[Path]:
         folders = _written_folders(project)
     except (SQLAlchemyError, OSError):  # housekeeping must never stop a project from opening
         return removed
+    roots = write_roots(project)
     for folder in sorted(folders):
-        try:
-            check_writable(project, folder)
-        except ProjectError:
-            continue
-        removed += remove_stale_temps(folder)
+        if any(_inside(os.path.realpath(folder), root) for root in roots):
+            removed += remove_stale_temps(folder)
     return removed
