@@ -55,6 +55,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except OSError as e:  # a full disk, a folder that cannot be written: the file and why
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"segstudio {args.command}: error: {where}{e.strerror or e}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"segstudio {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -9,6 +9,7 @@ import signal
 import sys
 import threading
 import time
+from pathlib import Path
 
 from segstudio.cli.project_commands import clip_ratio
 from segstudio.core.errors import SegstudioError
@@ -43,6 +44,17 @@ def fraction(text: str) -> float:
     return x
 
 
+def learning_rate(text: str) -> float:
+    """--lr X: finite, > 0 and <= 1 (above 1 Adam only diverges; NaN trained nothing)."""
+    try:
+        lr = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not (math.isfinite(lr) and 0 < lr <= 1):
+        raise argparse.ArgumentTypeError(f"must be a number > 0 and <= 1, got {text!r}")
+    return lr
+
+
 #: train/plan options that override one choice of the plan: (flag, config key, type, help)
 RECIPE_OPTIONS = (
     ("--minutes", "minutes", positive_float, "M", "time budget: train until spent, keep the best "
@@ -54,7 +66,7 @@ RECIPE_OPTIONS = (
     ("--batch", "batch", positive_int, "B", "crops per step"),
     ("--crop", "crop", positive_int, "S", "training crop side in pixels (a multiple of 2**depth)"),
     ("--steps-per-epoch", "steps_per_epoch", positive_int, "K", "steps between validations"),
-    ("--lr", "lr", positive_float, "X", "peak learning rate (warm-up, cosine decay)"),
+    ("--lr", "lr", learning_rate, "X", "peak learning rate (warm-up, cosine decay)"),
     ("--rare-fraction", "rare_fraction", fraction, "P", "share of crops centred on a rare-class pixel"),
 )
 
@@ -147,11 +159,11 @@ def cmd_plan(args: argparse.Namespace) -> int:
 class ConsoleProgress:
     """A one-line progress bar per epoch, then one summary line; alarms loud."""
 
-    def __init__(self, stream=sys.stderr, width: int = 24):
-        self.stream, self.width = stream, width
+    def __init__(self, stream=None, width: int = 24):
+        self.stream, self.width = stream or sys.stderr, width  # the stderr of now, not of import time
         self.last = None
         self._t = 0.0
-        self.tty = getattr(stream, "isatty", lambda: False)()
+        self.tty = getattr(self.stream, "isatty", lambda: False)()
 
     def on_batch(self, epoch, step, steps, loss):
         now = time.monotonic()
@@ -252,7 +264,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     print(f"run {run_id}: {run.status}: {run.message or ''}")
     if run.model_path:
         print(f"model: {run.model_path}")
-    if run.checkpoint_path:
+    if run.checkpoint_path and Path(run.checkpoint_path).exists():  # a NaN in epoch 1 writes none
         print(f"checkpoint: {run.checkpoint_path} (resume with --resume {run_id})")
     return {"finished": 0, "cancelled": 130}.get(run.status, 1)
 

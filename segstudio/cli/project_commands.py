@@ -66,6 +66,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_stats)
 
+    p = sub.add_parser("runs", help="training runs: status, epochs, best foreground mIoU, model")
+    p.add_argument("project")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_runs)
+
     p = sub.add_parser("weights", help="suggested class weights from the project's statistics")
     p.add_argument("project")
     p.add_argument("--scheme", choices=list(SCHEMES), default="sqrt")
@@ -166,4 +171,33 @@ def cmd_weights(args: argparse.Namespace) -> int:
         if c.ignore or c.id >= len(w):
             continue
         print(f"{c.id:>4}  {c.name[:22]:<22} {w[c.id]:>10.4g} {100 * share[c.id]:>10.2f}%")
+    return 0
+
+
+def run_rows(project: Project) -> list[dict]:
+    """One dict per training run, oldest first (a run whose process died shows 'interrupted')."""
+    return [
+        {"id": r.id, "status": r.status, "epochs": len(project.epochs(r.id)),
+         "epochs_planned": r.config.get("epochs"), "best_fg_miou": r.best_fg_miou,
+         "model_path": r.model_path, "parent_run_id": r.parent_run_id, "message": r.message,
+         "created_at": r.created_at.isoformat() if r.created_at else None,
+         "finished_at": r.finished_at.isoformat() if r.finished_at else None}
+        for r in project.runs()
+    ]
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    with Project.open(args.project) as project:
+        rows = run_rows(project)
+    if args.json:
+        print(json.dumps(rows, indent=1))
+        return 0
+    if not rows:
+        print("no training runs yet")
+        return 0
+    print(f"{'id':>4}  {'status':<11} {'epochs':>7}  {'best fg mIoU':>12}  model")
+    for r in rows:
+        epochs = f"{r['epochs']}/{r['epochs_planned']}" if r["epochs_planned"] else str(r["epochs"])
+        best = "-" if r["best_fg_miou"] is None else f"{r['best_fg_miou']:.3f}"
+        print(f"{r['id']:>4}  {r['status']:<11} {epochs:>7}  {best:>12}  {r['model_path'] or '-'}")
     return 0

@@ -150,11 +150,8 @@ def load_class_table(path: str | Path) -> ClassTable:
     except UnicodeDecodeError:
         raise BadFileError(p, "class table is not UTF-8 text") from None
     try:
-        if p.suffix.lower() == ".json":
-            return _from_json(text)
-        if p.suffix.lower() == ".csv":
-            return _from_csv(text)
-        return _from_labelmap(text)
+        parse = {".json": _from_json, ".csv": _from_csv}.get(p.suffix.lower(), _from_labelmap)
+        return _check_sparse_ids(_check_distinct_colors(parse(text)))
     except BadFileError:
         raise
     except (ValueError, KeyError, TypeError, json.JSONDecodeError) as e:
@@ -216,7 +213,48 @@ def _from_json(text: str) -> ClassTable:
 
 
 def _from_csv(text: str) -> ClassTable:
-    rows = list(csv.DictReader(text.splitlines()))
+    reader = csv.DictReader(text.splitlines())
+    rows = []
+    for row in reader:
+        if None in row or None in row.values():  # a ragged row: DictReader fills in None
+            n = sum(v is not None for k, v in row.items() if k is not None) + len(row.get(None) or [])
+            raise ValueError(f"line {reader.line_num}: {n} field(s), but the header "
+                             f"({','.join(reader.fieldnames or [])}) has {len(reader.fieldnames or [])}")
+        rows.append(row)
     if rows and "id" not in rows[0]:
         raise ValueError("CSV needs a header with at least 'id' and 'name' columns")
     return _from_records(rows)
+
+
+#: Per-class vectors and model outputs have a slot for every id up to the largest, so a
+#: table {0, 1, 40000} costs 40001 of them (a 12 GiB confusion matrix). Ids above this must
+#: not be sparse.
+MAX_SPARSE_ID = 1023
+
+
+def sparse_ids_problem(table: ClassTable) -> str | None:
+    """Why the table's ids cost far more memory than its classes, or None."""
+    n, present = table.num_classes, len(table.trainable_ids)
+    if n > MAX_SPARSE_ID + 1 and n > 4 * present:
+        return (f"class ids go up to {n - 1} for {present} classes, and every id up to the largest "
+                f"becomes a model output; number the classes 0 to {present - 1}")
+    return None
+
+
+def _check_sparse_ids(table: ClassTable) -> ClassTable:
+    problem = sparse_ids_problem(table)
+    if problem:
+        raise ValueError(problem)
+    return table
+
+
+def _check_distinct_colors(table: ClassTable) -> ClassTable:
+    """Two classes with one colour: a colour mask gives all its pixels to one of them."""
+    seen: dict[tuple[int, int, int], ClassInfo] = {}
+    for c in table:
+        if c.color in seen:
+            first = seen[c.color]
+            raise ValueError(f"classes {first.id} ({first.name}) and {c.id} ({c.name}) have the same "
+                             f"colour {c.hex}; give each class its own colour")
+        seen[c.color] = c
+    return table

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -12,9 +13,30 @@ from segstudio.core.errors import BadFileError
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}
 TIFF_SUFFIXES = {".tif", ".tiff"}
 
-# Pillow's decompression-bomb guard would reject legitimate 20k x 20k microscopy tiles;
-# 2**31 pixels still stops a hostile file from exhausting memory.
+#: Images and masks declaring more pixels than this are refused by name before decoding:
+#: a 1.5 MB PNG can declare 40000 x 40000 (1.6 G pixels, ~5 GB decoded). 2**29 (a 23k x 23k
+#: tile) keeps legitimate microscopy tiles; set SEGSTUDIO_MAX_PIXELS to change it.
+DEFAULT_MAX_PIXELS = 1 << 29
+MAX_PIXELS_ENV = "SEGSTUDIO_MAX_PIXELS"
+# Pillow's own guard (warns above this, refuses above twice this) stays as a backstop.
 Image.MAX_IMAGE_PIXELS = 1 << 31
+
+
+def max_pixels() -> int:
+    """The pixel limit: SEGSTUDIO_MAX_PIXELS when it is a positive integer, else the default."""
+    try:
+        value = int(os.environ.get(MAX_PIXELS_ENV, ""))
+    except ValueError:
+        return DEFAULT_MAX_PIXELS
+    return value if value > 0 else DEFAULT_MAX_PIXELS
+
+
+def check_pixels(path: str | Path, width: int, height: int) -> None:
+    """Raise BadFileError when a header declares more pixels than :func:`max_pixels`."""
+    limit = max_pixels()
+    if int(width) * int(height) > limit:
+        raise BadFileError(path, f"image too large to open safely: {width}x{height} pixels is over the limit "
+                                 f"of {limit} pixels (set {MAX_PIXELS_ENV} to allow more)")
 
 
 def is_image_file(path: Path) -> bool:
@@ -25,7 +47,18 @@ def _read_tiff(path: Path) -> np.ndarray:
     import tifffile
 
     try:
-        arr = tifffile.imread(path, key=0)
+        with tifffile.TiffFile(path) as tif:
+            page = tif.pages[0]
+            check_pixels(path, page.imagewidth, page.imagelength)
+            full_size = [p for p in tif.pages if not getattr(p, "is_reduced", False)]  # pyramids are fine
+            if len(full_size) > 1:
+                raise BadFileError(path, f"TIFF with {len(full_size)} pages (a stack or channels as pages); "
+                                         "only its first page would be read -- save one image per file")
+            arr = page.asarray()
+    except BadFileError:
+        raise
+    except MemoryError:
+        raise BadFileError(path, "image too large to decode in memory") from None
     except Exception as e:  # tifffile raises many types for corrupt files
         raise BadFileError(path, f"unreadable TIFF ({e})") from None
     return np.asarray(arr)
@@ -34,6 +67,7 @@ def _read_tiff(path: Path) -> np.ndarray:
 def _open_loaded(path: Path) -> Image.Image:
     im = Image.open(path)
     try:
+        check_pixels(path, *im.size)  # from the header, before anything is decoded
         im.load()  # decode now so a truncated file fails here, not later
     except BaseException:
         im.close()  # a bad file must not stay open (Windows could not replace or delete it)
@@ -82,6 +116,13 @@ def read_image(path: str | Path) -> np.ndarray:
         BadFileError: missing, truncated, corrupt or unsupported file.
     """
     p = Path(path)
+    try:
+        return _read_image(p)
+    except MemoryError:  # a conversion of a large image: this file fails, not the whole import
+        raise BadFileError(p, "image too large to decode in memory") from None
+
+
+def _read_image(p: Path) -> np.ndarray:
     if not p.exists():
         raise BadFileError(p, "file not found")
     if p.suffix.lower() in TIFF_SUFFIXES:

@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from segstudio.core.atomic import atomic_path
 from segstudio.core.classes import VOC_VOID, ClassTable
 from segstudio.core.errors import BadFileError
-from segstudio.io.atomic import atomic_path
-from segstudio.io.images import TIFF_SUFFIXES, _read_pil, _read_tiff
+from segstudio.io.images import TIFF_SUFFIXES, _read_pil, _read_tiff, check_pixels
 
 
 class MaskFormat(StrEnum):
@@ -86,8 +86,7 @@ def _fast_gray_png(p: Path) -> DecodedMask | None:
     if colour_type != 0 or bit_depth not in (8, 16) or interlace:
         return None
     width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
-    if width * height > (Image.MAX_IMAGE_PIXELS or 1 << 62):
-        return None  # Pillow's decompression-bomb guard decides (the libpng path has none)
+    check_pixels(p, width, height)  # the libpng path has no decompression-bomb guard of its own
     try:
         # libspng is ~1.5x faster than libpng on small 8-bit masks (its 16-bit output
         # byte order differs, so libpng decodes those)

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from pathlib import Path
 
 import keras
 
+from segstudio.core.atomic import copy_atomic, write_atomic, write_text_atomic
 from segstudio.core.errors import SegstudioError
 from segstudio.ml.predict import load_model
 
@@ -23,9 +22,7 @@ def card_path(model_path: str | Path) -> Path:
 
 def write_card(model_path: str | Path, card: dict) -> Path:
     out = card_path(model_path)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(json.dumps(card, indent=1, allow_nan=False))
-    os.replace(tmp, out)
+    write_text_atomic(out, json.dumps(card, indent=1, allow_nan=False))
     return out
 
 
@@ -66,7 +63,7 @@ def export_model(model_path: str | Path, fmt: str, out: str | Path, card: dict |
         if dst.suffix != ".keras":
             raise SegstudioError(f"{dst}: a Keras export needs a .keras file name")
         if src.resolve() != dst.resolve():
-            shutil.copyfile(src, dst)
+            copy_atomic(src, dst)
     elif fmt == "savedmodel":
         if dst.exists():
             raise SegstudioError(f"{dst}: already exists; choose a new folder for the SavedModel")
@@ -107,9 +104,9 @@ def _export_onnx(model: keras.Model, dst: Path) -> None:
     # freeze weights and captured constants (the Normalization mean/variance) into the graph;
     # converted unfrozen, they would become extra required ONNX inputs
     frozen = convert_variables_to_constants_v2(concrete)
-    tf2onnx.convert.from_graph_def(
+    write_atomic(dst, lambda tmp: tf2onnx.convert.from_graph_def(
         frozen.graph.as_graph_def(),
         input_names=[t.name for t in frozen.inputs],
         output_names=[t.name for t in frozen.outputs],
-        opset=17, output_path=str(dst),
-    )
+        opset=17, output_path=str(tmp),
+    ))

@@ -24,6 +24,7 @@ from typing import Protocol
 import keras
 import numpy as np
 
+from segstudio.core.atomic import write_atomic, write_text_atomic
 from segstudio.core.metrics import confusion_matrix, foreground_miou, per_class_iou, pixel_accuracy
 from segstudio.ml import losses
 from segstudio.ml.config import TrainConfig
@@ -144,10 +145,7 @@ def _finite(x) -> float | None:
 
 
 def _save_atomic(model: keras.Model, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.stem + ".tmp" + path.suffix)  # keras wants the .keras suffix
-    model.save(str(tmp))
-    os.replace(tmp, path)
+    write_atomic(path, lambda tmp: model.save(str(tmp)))  # the temp keeps the .keras suffix
 
 
 def save_inference_model(model: keras.Model, path: str | Path) -> None:
@@ -377,7 +375,7 @@ class Trainer:
         _save_atomic(self.model, self.checkpoint_path)
         state = {"epoch": epoch, "best": self.best, "config": self.config.to_dict(),
                  "elapsed": self.elapsed()}
-        _state_path(self.checkpoint_path).write_text(json.dumps(state))
+        write_text_atomic(_state_path(self.checkpoint_path), json.dumps(state))
         report = EpochReport(epoch, self.config.epochs, train_loss, _finite(val_loss), iou, fg, acc,
                              alarm, seconds, cm, improved, adjustment,
                              [] if cm is None else cm.sum(1).astype(int).tolist(),

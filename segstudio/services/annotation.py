@@ -6,6 +6,7 @@ The GUI calls these (long ones in a worker thread); they take and return plain d
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -14,18 +15,22 @@ from pathlib import Path
 
 import numpy as np
 
+from segstudio.core.atomic import write_text_atomic
 from segstudio.core.classes import ClassInfo, ClassTable, default_color
 from segstudio.core.errors import BadFileError, ProjectError
 from segstudio.core.statuses import ImageStatus
 from segstudio.io.images import read_image
-from segstudio.io.masks import MaskFormat, read_mask, write_mask
+from segstudio.io.masks import MaskFormat, check_labels, read_mask, write_mask
 from segstudio.services import corrections, prediction_cache
 from segstudio.services.indexing import index_image
+from segstudio.store.folders import check_writable
 from segstudio.store.project import CountUpdate, ImageRecord, Project
 
 #: Where masks painted on unlabelled images go, relative to the project folder.
 NEW_MASKS_DIR = "masks"
 BACKUPS_DIR = "backups"
+#: In each backup folder: backup file name -> the mask path it was copied from.
+BACKUP_INDEX = "originals.json"
 
 
 @dataclass
@@ -86,8 +91,12 @@ def save_mask(project: Project, image: EditableImage, labels: np.ndarray, table:
     """Write the mask atomically in its original format, record it, re-count its classes,
     and record the corrected pixels for the next retrain (:func:`record_corrections`).
 
-    A predicted image becomes 'corrected' once saved; an unlabelled one 'labelled'.
+    A predicted image becomes 'corrected' once saved; an unlabelled one 'labelled'. Labels
+    outside the class table, or a mask path outside the project's folders, are refused
+    before anything is written.
     """
+    check_labels(image.mask_path, np.bincount(np.asarray(labels).reshape(-1)), table)
+    check_writable(project, image.mask_path)
     write_mask(image.mask_path, labels, image.mask_format, table, image.palette)
     rec = image.record
     if image.new_mask:
@@ -164,8 +173,10 @@ def merge_class_steps(
 ) -> Iterator[tuple[int, int, MergeReport]]:
     """Merge class ``source`` into ``target``: rewrite every mask containing it, one per step.
 
-    Each mask is copied to ``backups/merge-<source>-into-<target>-<time>/`` first, so the merge
-    can be undone by copying the folder back. Yields (done, total, report) after each image;
+    Each mask is copied to ``backups/merge-<source>-into-<target>-<time>/<image id>_<name>``
+    first (named by the image id, never by the stored path, so a backup stays in the project);
+    ``originals.json`` there maps each backup to the mask it restores. A mask outside the
+    project's folders is refused, not rewritten. Yields (done, total, report) after each image;
     when every mask was rewritten the source class is removed from the table.
     Runs in a worker thread in the GUI; ``cancelled`` is checked between images.
     """
@@ -181,31 +192,38 @@ def merge_class_steps(
     stamp = time.strftime("%Y%m%d-%H%M%S")
     report = MergeReport(source, target, backup_dir=project.root / BACKUPS_DIR / f"merge-{source}-into-{target}-{stamp}")
     ids = sorted(project.images_with_class(source))
+    originals: dict[str, str] = {}
     total = len(ids)
     yield 0, total, report
-    for done, image_id in enumerate(ids, 1):
-        if cancelled():
-            break
-        rec = project.image(image_id)
-        path = rec.abs_mask_path
-        try:
-            if path is None:
-                raise BadFileError(rec.abs_path, "counted pixels but has no mask")
-            decoded = read_mask(path, table)
-            labels = np.array(decoded.labels)
-            hit = labels == source
-            if hit.any():
-                dest = report.backup_dir / (rec.mask_path or path.name)
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(path, dest)
-                labels[hit] = target
-                write_mask(path, labels, decoded.format, table, decoded.palette)
-                report.rewritten += 1
-            index_image(project, image_id)
-        except (BadFileError, OSError) as e:
-            report.failed.append((path or rec.abs_path, str(getattr(e, "problem", e))))
-        report.seconds = time.perf_counter() - t0
-        yield done, total, report
+    try:
+        for done, image_id in enumerate(ids, 1):
+            if cancelled():
+                break
+            rec = project.image(image_id)
+            path = rec.abs_mask_path
+            try:
+                if path is None:
+                    raise BadFileError(rec.abs_path, "counted pixels but has no mask")
+                decoded = read_mask(path, table)
+                labels = np.array(decoded.labels)
+                hit = labels == source
+                if hit.any():
+                    check_writable(project, path)
+                    dest = report.backup_dir / f"{rec.id}_{path.name}"
+                    dest.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copy2(path, dest)
+                    originals[dest.name] = str(path)
+                    labels[hit] = target
+                    write_mask(path, labels, decoded.format, table, decoded.palette)
+                    report.rewritten += 1
+                index_image(project, image_id)
+            except (BadFileError, ProjectError, OSError) as e:
+                report.failed.append((path or rec.abs_path, str(getattr(e, "problem", e))))
+            report.seconds = time.perf_counter() - t0
+            yield done, total, report
+    finally:  # also when the caller stops early: every backup taken stays restorable
+        if originals:
+            write_text_atomic(report.backup_dir / BACKUP_INDEX, json.dumps(originals, indent=1))
     if not report.failed and not cancelled():
         project.set_class_table(ClassTable([c for c in table if c.id != source]))
     report.seconds = time.perf_counter() - t0

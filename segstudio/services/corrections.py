@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from segstudio.core import review
+from segstudio.core.atomic import write_atomic
 from segstudio.core.statuses import RunStatus
-from segstudio.io.atomic import write_atomic
 from segstudio.store import learning
 from segstudio.store.project import ImageRecord, Project
 

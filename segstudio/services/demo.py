@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
+from segstudio.core.atomic import write_text_atomic
 from segstudio.core.classes import default_color
 from segstudio.core.demo import NUM_CLASSES, demo_class_names, demo_sample
-from segstudio.io.atomic import write_text_atomic
+from segstudio.core.errors import ProjectError
 from segstudio.io.masks import MaskFormat, write_mask
 from segstudio.services.project_import import ImportReport, import_folder
 from segstudio.store.project import Project
@@ -41,10 +43,41 @@ def write_demo_files(folder: str | Path, n: int = 200, seed: int = 0, size: int 
     return classes_file
 
 
+#: Project setting marking a demo project (its generation parameters).
+DEMO_KEY = "demo"
+_DEMO_FILE = re.compile(r"demo_\d{4}\.png")
+
+
+def _is_earlier_demo(root: Path) -> bool:
+    """A demo project: marked so, or (before the mark) images/ and masks/ of demo files only."""
+    with Project.open(root) as project:  # a newer-schema project is refused here, untouched
+        if project.get_setting(DEMO_KEY) is not None:
+            return True
+    return all((root / d).is_dir() and all(_DEMO_FILE.fullmatch(p.name) for p in (root / d).iterdir())
+               for d in ("images", "masks"))
+
+
+def check_demo_folder(folder: str | Path) -> None:
+    """Refuse a folder holding anything but an earlier demo: the demo overwrites its files."""
+    root = Path(folder)
+    if not root.exists() or (root.is_dir() and not any(root.iterdir())):
+        return
+    if not root.is_dir():
+        raise ProjectError(f"{root}: exists and is not a folder")
+    if not (Project.exists(root) and _is_earlier_demo(root)):
+        raise ProjectError(f"{root}: not empty and not an earlier demo project; "
+                           "the demo would overwrite its files -- choose a new or empty folder")
+
+
 def make_demo(folder: str | Path, n: int = 200, seed: int = 0, size: int = 256,
               progress: Callable[[int, int], None] | None = None,
               objects: str = "blobs") -> tuple[Project, ImportReport]:
-    """Generate the demo data set in ``folder`` and make ``folder`` a project over it."""
+    """Generate the demo data set in ``folder`` and make ``folder`` a project over it.
+
+    Raises ProjectError, before writing anything, for a folder that holds other files."""
     root = Path(folder)
+    check_demo_folder(root)
     classes_file = write_demo_files(root, n=n, seed=seed, size=size, progress=progress, objects=objects)
-    return import_folder(root, root / "images", root / "masks", classes_file)
+    project, report = import_folder(root, root / "images", root / "masks", classes_file)
+    project.set_setting(DEMO_KEY, {"n": n, "seed": seed, "size": size, "objects": objects})
+    return project, report

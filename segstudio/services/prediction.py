@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,10 +23,13 @@ def open_model(path: str | Path):
     p = Path(path)
     if not p.exists():
         raise BadFileError(p, "no such model file")
+    if p.is_file() and not zipfile.is_zipfile(p):  # Keras itself calls that "File not found"
+        raise BadFileError(p, "not a .keras model file (not a zip archive: corrupt or another format)")
     try:
         return load_model(p)
-    except (ValueError, OSError) as e:
-        raise BadFileError(p, f"not a loadable Keras model ({e})") from None
+    except (ValueError, OSError, TypeError, KeyError, AttributeError, zipfile.BadZipFile) as e:
+        first_line = (str(e).strip().splitlines() or [""])[0][:300]
+        raise BadFileError(p, f"not a loadable Keras model ({type(e).__name__}: {first_line})") from None
 
 
 def card_table(model_path: str | Path, num_outputs: int) -> ClassTable:

@@ -16,10 +16,10 @@ from pathlib import Path
 import numpy as np
 
 from segstudio.core import review
+from segstudio.core.atomic import write_atomic
 from segstudio.core.classes import ClassTable
 from segstudio.core.errors import SegstudioError
 from segstudio.core.statuses import ImageStatus
-from segstudio.io.atomic import write_atomic
 from segstudio.io.masks import read_mask
 from segstudio.services.model_choice import active_model_run
 from segstudio.store import learning
@@ -75,6 +75,18 @@ def _current_labels(project: Project, image_id: int, table: ClassTable, shape: t
     return np.asarray(read_mask(rec.abs_mask_path, table, (shape[1], shape[0])).labels)
 
 
+def check_model_classes(project: Project, model, model_path: str | Path, table: ClassTable) -> None:
+    """Refuse a model whose outputs are not this project's classes, before it predicts anything:
+    its class ids would not be the project's (and accepting them would corrupt the masks)."""
+    from segstudio.services.training import model_classes  # TF: only when predicting
+
+    outputs, expected = int(model.output_shape[-1]), model_classes(table)
+    if outputs != expected:
+        raise SegstudioError(
+            f"{model_path}: the model predicts {outputs} classes but the project {project.root} has "
+            f"{expected} (class ids 0-{expected - 1}); use a model trained on this project")
+
+
 def predict_steps(
     project: Project,
     image_ids: Sequence[int],
@@ -96,6 +108,7 @@ def predict_steps(
         model_path, run_id = run.model_path, run.id
     model = open_model(model_path)
     table = project.class_table()
+    check_model_classes(project, model, model_path, table)
     rare, ignore = rare_and_ignore(project, table)
     ids = list(image_ids)
     yield 0, len(ids), None

@@ -8,15 +8,27 @@ from pathlib import Path
 
 import numpy as np
 
-from segstudio.core.classes import VOC_VOID, ClassInfo, ClassTable, load_class_table
+from segstudio.core.classes import MAX_SPARSE_ID, VOC_VOID, ClassInfo, ClassTable, load_class_table
 from segstudio.core.errors import BadFileError, ProjectError
 from segstudio.core.split import VAL_PERCENT, path_hash, stratified_split
 from segstudio.core.stats import split_bincount
 from segstudio.io.images import is_image_file, read_image
 from segstudio.io.masks import MaskFormat, check_labels, decode_mask
+from segstudio.store.folders import record_source_folders
 from segstudio.store.project import CountUpdate, Project
 
 Progress = Callable[[int, int], None]
+#: Without a class table the classes are the ids found, and a model has max id + 1 outputs:
+#: one stray 40000 made 40001 classes (an 11.9 GiB confusion matrix). Larger ids need --classes.
+MAX_INFERRED_ID = MAX_SPARSE_ID
+LOSSY_SUFFIXES = {".jpg", ".jpeg"}
+
+
+def _sparse_id_problem(counts: np.ndarray) -> str:
+    big = [int(v) for v in np.flatnonzero(counts[MAX_INFERRED_ID + 1 :]) + MAX_INFERRED_ID + 1]
+    shown = ", ".join(map(str, big[:5])) + (" ..." if len(big) > 5 else "")
+    return (f"label value(s) {shown} above {MAX_INFERRED_ID} with no class table "
+            f"(each id up to the largest would become a class; give a class table to use them)")
 
 
 @dataclass
@@ -77,13 +89,18 @@ def import_folder(
     given_table = load_class_table(classes_file) if classes_file else None
 
     project = Project.create(project_dir)
+    record_source_folders(project, [images_dir, mdir])  # mask saves may write there, nowhere else
     table = given_table or (project.class_table() if len(project.class_table()) else None)
     report = ImportReport()
 
     masks_by_stem: dict[str, Path] = {}
     if mdir is not None:
         for m in _list_images(mdir):
+            if m.stem in masks_by_stem:
+                report.skipped.append((m, f"same file stem as the mask {masks_by_stem[m.stem].name}, "
+                                          "which is used instead; rename one"))
             masks_by_stem.setdefault(m.stem, m)
+    paired: dict[Path, Path] = {}  # mask -> its image: one mask never labels two images
 
     pending: list[_Pending] = []
     images = _list_images(images_dir)
@@ -98,8 +115,16 @@ def import_folder(
         h, w = arr.shape[:2]
         item = _Pending(img_path, w, h, 1 if arr.ndim == 2 else arr.shape[2])
         mpath = find_mask(img_path, mdir, masks_by_stem)
+        if mpath is not None and mpath in paired:
+            report.skipped.append((img_path, f"its mask {mpath.name} is already the mask of "
+                                             f"{paired[mpath].name} (same file stem); rename one"))
+            continue
         if mpath is not None:
+            paired[mpath] = img_path
             try:
+                if mpath.suffix.lower() in LOSSY_SUFFIXES:
+                    raise BadFileError(mpath, "JPEG masks are lossy: compression noise would become extra "
+                                              "classes; save masks as PNG or TIFF")
                 decoded = decode_mask(mpath, table)
                 if decoded.size != (w, h):
                     raise BadFileError(
@@ -107,6 +132,8 @@ def import_folder(
                     )
                 item.mask, item.fmt = mpath, decoded.format
                 item.counts = np.bincount(decoded.labels.reshape(-1))
+                if table is None and item.counts.size > MAX_INFERRED_ID + 1:
+                    raise BadFileError(mpath, _sparse_id_problem(item.counts))
             except BadFileError as e:
                 report.skipped.append((e.path, e.problem))
                 continue

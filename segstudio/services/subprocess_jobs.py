@@ -48,7 +48,15 @@ CHILD_FLAG = "--segstudio-child-job"
 def child_command() -> list[str]:
     if getattr(sys, "frozen", False):
         return [sys.executable, CHILD_FLAG]
-    return [sys.executable, "-m", "segstudio.services.subprocess_jobs"]
+    # -P: ``python -m`` would put the current folder first on sys.path, so a json.py there ran
+    return [sys.executable, "-P", "-m", "segstudio.services.subprocess_jobs"]
+
+
+def child_pythonpath(inherited: str | None) -> str:
+    """This package's folder, then the inherited entries -- absolute, and never an empty
+    entry (one that means the current folder)."""
+    entries = [os.path.abspath(p) for p in (inherited or "").split(os.pathsep) if p]
+    return os.pathsep.join([_package_parent(), *entries])
 
 
 class ChildError(SegstudioError):
@@ -78,7 +86,7 @@ class ChildJob:
 
     def _start(self) -> subprocess.Popen:
         env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (_package_parent(), env.get("PYTHONPATH")) if p)
+        env["PYTHONPATH"] = child_pythonpath(env.get("PYTHONPATH"))
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         env.pop("QT_QPA_PLATFORM", None)
         proc = subprocess.Popen(

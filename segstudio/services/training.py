@@ -8,7 +8,6 @@ writes the model card beside the model.
 
 from __future__ import annotations
 
-import shutil
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -16,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from segstudio.core.atomic import copy_atomic
 from segstudio.core.classes import ClassTable
 from segstudio.core.errors import SegstudioError
 from segstudio.core.weights import class_weights
@@ -25,7 +25,14 @@ from segstudio.ml.config import DEFAULT_WEIGHT_CLIP, DEFAULT_WEIGHT_SCHEME, Trai
 from segstudio.ml.data import default_ignore_index
 from segstudio.ml.export import input_spec, write_card
 from segstudio.ml.predict import load_model
-from segstudio.ml.trainer import EpochReport, NullCallbacks, TrainCallbacks, TrainData, Trainer
+from segstudio.ml.trainer import (
+    EpochReport,
+    NullCallbacks,
+    TrainCallbacks,
+    TrainData,
+    Trainer,
+    read_checkpoint_state,
+)
 from segstudio.ml.unet import image_stats
 from segstudio.services.planning import plan_for_project
 from segstudio.store.project import ImageRecord, Project
@@ -212,6 +219,34 @@ def planned_config(project: Project, config: dict) -> dict:
     return merged
 
 
+def run_files(project: Project, run_id: int) -> tuple[Path, Path]:
+    """(model, checkpoint) paths of a run."""
+    run_dir = project.root / "runs" / f"run_{run_id:04d}"
+    return run_dir / "model.keras", run_dir / "checkpoint.keras"
+
+
+def record_unfinished_run(project: Project, run_id: int, tc: TrainConfig, extra: dict, summary: dict) -> int:
+    """Record a run whose process was killed after its last epoch but before it was recorded:
+    its model file and epochs are there, only the card, the model row and its end are missing."""
+    model_path = run_files(project, run_id)[0]
+    if not model_path.is_file():
+        raise SegstudioError(f"run {run_id} trained every epoch but its model {model_path} is missing; "
+                             "train a new run")
+    epochs = project.epochs(run_id)
+    best = max((e for e in epochs if e.fg_miou is not None), key=lambda e: e.fg_miou,
+               default=epochs[-1] if epochs else None)
+    prev = project.run(run_id)
+    model = load_model(model_path)
+    card = model_card(project.class_table(), int(model.output_shape[-1]), tc, extra, prev.class_weights,
+                      summary, best, model, run_id)
+    write_card(model_path, card)
+    if not any(m.run_id == run_id and m.path == str(model_path) for m in project.models()):
+        project.add_model(run_id, str(model_path), "keras", card)
+    project.finish_run(run_id, "finished", f"finished {len(epochs)} epochs (recorded after its process ended)",
+                       model_path=str(model_path), best_fg_miou=best.fg_miou if best else None)
+    return run_id
+
+
 def train_project(
     project: Project,
     config: dict,
@@ -251,12 +286,12 @@ def train_project(
         config = planned_config(project, config)
     tc, extra = split_config(config)
     data, summary, train_records = prepare(project, tc, extra)
+    if resume_ckpt and int(read_checkpoint_state(resume_ckpt).get("epoch", 0)) >= tc.epochs:
+        return record_unfinished_run(project, parent, tc, extra, summary)
     if pixel_weights is not None:
         data.load_weights = pixel_weights(train_records)
     run_id = project.create_run({**tc.to_dict(), **extra}, data.class_weights, parent_run_id=parent)
-    run_dir = project.root / "runs" / f"run_{run_id:04d}"
-    model_path = run_dir / "model.keras"
-    ckpt = run_dir / "checkpoint.keras"
+    model_path, ckpt = run_files(project, run_id)
     project.update_run(run_id, checkpoint_path=str(ckpt))
     trainer = Trainer(data, tc, model_path=model_path, checkpoint_path=ckpt,
                       callbacks=_Recorder(project, run_id, callbacks), cancel=cancel_event,
@@ -268,7 +303,7 @@ def train_project(
         if isinstance(e, (ValueError, OSError)):
             raise SegstudioError(f"training failed: {e}") from e
         raise
-    final = None
+    final = out_error = None
     if result.model_path:
         best = max((h for h in result.history if h.fg_miou is not None), key=lambda h: h.fg_miou,
                    default=result.history[-1] if result.history else None)
@@ -280,10 +315,15 @@ def train_project(
         final = result.model_path
         if extra.get("out"):
             out = Path(extra["out"])
-            out.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(result.model_path, out)
-            write_card(out, card)
-            final = str(out)
+            try:
+                out.parent.mkdir(parents=True, exist_ok=True)
+                copy_atomic(result.model_path, out)  # a full disk must not destroy the model at --out
+                write_card(out, card)
+                final = str(out)
+            except OSError as e:
+                out_error = f"{out}: cannot write the model ({e.strerror or e}); it is kept at {final}"
     project.finish_run(run_id, result.status, result.message, model_path=final,
                        checkpoint_path=result.checkpoint_path, best_fg_miou=result.best_fg_miou)
+    if out_error:
+        raise SegstudioError(out_error)
     return run_id

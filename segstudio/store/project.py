@@ -168,7 +168,11 @@ class Project:
             root = root.parent
         if not root.is_dir():
             raise ProjectError(f"{root}: project folder not found")
-        return cls(root, open_engine(root / DB_NAME, create=False))
+        project = cls(root, open_engine(root / DB_NAME, create=False))
+        from segstudio.store.folders import sweep_stale_temps  # it imports this module
+
+        sweep_stale_temps(project)  # what writers killed mid-save left behind
+        return project
 
     @staticmethod
     def exists(folder: str | Path) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
@@ -57,10 +58,34 @@ def stored_revision(db_path: Path) -> str | None:
         con.close()
 
 
+#: Seconds a write waits for another process's write lock before it gives up.
+LOCK_TIMEOUT_S = 30.0
+
+#: SQLite errors a user can act on -> the one line they get instead of a traceback.
+_PLAIN_ERRORS = (
+    ("database is locked", "another segstudio process has held the project's write lock for over "
+                           "{timeout:g} s; try again when it has finished"),
+    ("readonly database", "the project is read-only here, and this needs to change it"),
+    ("malformed", "the database file is damaged ({error}); restore segstudio.db from a backup"),
+    ("file is not a database", "the database file is damaged ({error}); restore segstudio.db from a backup"),
+    ("disk is full", "the disk is full; free some space and try again"),
+    ("disk I/O error", "disk I/O error (is the disk full?); check the disk and try again"),
+)
+
+
+def _raise_plain_errors(engine: Engine, db_path: Path) -> None:
+    @event.listens_for(engine, "handle_error")
+    def _plain(context):  # noqa: ANN001 - sqlalchemy ExceptionContext
+        error = str(context.original_exception)
+        for needle, text in _PLAIN_ERRORS:
+            if needle in error:
+                raise ProjectError(f"{db_path}: " + text.format(error=error, timeout=LOCK_TIMEOUT_S)) from None
+
+
 def make_engine(db_path: Path) -> Engine:
     engine = create_engine(
         URL.create("sqlite", database=str(db_path)),  # no URL parsing: '%' or '#' in paths
-        connect_args={"timeout": 30, "check_same_thread": False},
+        connect_args={"timeout": LOCK_TIMEOUT_S, "check_same_thread": False},
     )
 
     @event.listens_for(engine, "connect")
@@ -71,7 +96,27 @@ def make_engine(db_path: Path) -> Engine:
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.close()
 
+    _raise_plain_errors(engine, db_path)
     return engine
+
+
+def _read_only_engine(db_path: Path) -> Engine:
+    """For a database this process cannot write: reads work, and (with no -wal beside it)
+    it is opened immutable, so no -wal/-shm files are left behind in the folder."""
+    db_path = Path(db_path).resolve()
+    live = db_path.with_name(db_path.name + "-wal").exists()
+    uri = db_path.as_uri() + ("?mode=ro" if live else "?mode=ro&immutable=1")
+    engine = create_engine(
+        "sqlite://",
+        creator=lambda: sqlite3.connect(uri, uri=True, timeout=LOCK_TIMEOUT_S, check_same_thread=False),
+    )
+    _raise_plain_errors(engine, db_path)
+    return engine
+
+
+def _writable(db_path: Path) -> bool:
+    """access(2) also says no on a read-only file system, for root too."""
+    return os.access(db_path, os.W_OK) and os.access(db_path.parent, os.W_OK)
 
 
 def open_engine(db_path: Path, create: bool) -> Engine:
@@ -83,6 +128,11 @@ def open_engine(db_path: Path, create: bool) -> Engine:
                 f"{db_path}: written by a newer segstudio (schema {rev}); "
                 f"this version knows up to {head_revision()}. Upgrade segstudio to open it."
             )
+        if not _writable(db_path):
+            if rev != head_revision():
+                raise ProjectError(f"{db_path}: read-only, and its schema {rev} needs an upgrade to "
+                                   f"{head_revision()}; open it once where it can be written")
+            return _read_only_engine(db_path)
     elif not create:
         raise ProjectError(f"{db_path.parent}: no segstudio project here (missing {db_path.name})")
     engine = make_engine(db_path)
@@ -91,6 +141,9 @@ def open_engine(db_path: Path, create: bool) -> Engine:
         with engine.begin() as conn:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
+    except ProjectError:
+        engine.dispose()
+        raise
     except Exception as e:
         engine.dispose()
         raise ProjectError(f"{db_path}: cannot prepare the project database ({e})") from None

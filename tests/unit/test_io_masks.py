@@ -12,10 +12,10 @@ import pytest
 import tifffile
 from PIL import Image
 
+from segstudio.core import atomic
 from segstudio.core.classes import VOC_VOID, ClassInfo, ClassTable, load_class_table
 from segstudio.core.errors import BadFileError
 from segstudio.core.stats import count_classes
-from segstudio.io import atomic
 from segstudio.io.masks import MaskFormat, decode_mask, read_mask, write_mask
 
 H, W = 20, 28

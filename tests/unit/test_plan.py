@@ -68,4 +68,4 @@ def test_plan_command_prints_each_choice_with_its_reason(tiny_project):
     assert rows["minutes"]["value"] == 3.0 and all(c["reason"] for c in data["choices"])
     bad = subprocess.run([sys.executable, "-m", "segstudio", "plan", str(tiny_project.root), "--lr", "inf"],
                          capture_output=True, text=True)
-    assert bad.returncode == 2 and "finite number" in bad.stderr and "Traceback" not in bad.stderr
+    assert bad.returncode == 2 and "must be a number > 0" in bad.stderr and "Traceback" not in bad.stderr
