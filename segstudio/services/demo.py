@@ -48,13 +48,20 @@ DEMO_KEY = "demo"
 _DEMO_FILE = re.compile(r"demo_\d{4}\.png")
 
 
+def _only_demo_files(root: Path) -> bool:
+    """images/ and masks/ hold demo files only (a demo from before the mark, or one whose
+    generation was stopped before its database was written)."""
+    return all((root / d).is_dir() and all(_DEMO_FILE.fullmatch(p.name) for p in (root / d).iterdir())
+               for d in ("images", "masks"))
+
+
 def _is_earlier_demo(root: Path) -> bool:
-    """A demo project: marked so, or (before the mark) images/ and masks/ of demo files only."""
+    if not Project.exists(root):
+        return {p.name for p in root.iterdir()} <= {"images", "masks", "classes.json"} and _only_demo_files(root)
     with Project.open(root) as project:  # a newer-schema project is refused here, untouched
         if project.get_setting(DEMO_KEY) is not None:
             return True
-    return all((root / d).is_dir() and all(_DEMO_FILE.fullmatch(p.name) for p in (root / d).iterdir())
-               for d in ("images", "masks"))
+    return _only_demo_files(root)
 
 
 def check_demo_folder(folder: str | Path) -> None:
@@ -64,7 +71,7 @@ def check_demo_folder(folder: str | Path) -> None:
         return
     if not root.is_dir():
         raise ProjectError(f"{root}: exists and is not a folder")
-    if not (Project.exists(root) and _is_earlier_demo(root)):
+    if not _is_earlier_demo(root):
         raise ProjectError(f"{root}: not empty and not an earlier demo project; "
                            "the demo would overwrite its files -- choose a new or empty folder")
 

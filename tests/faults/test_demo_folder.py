@@ -62,3 +62,11 @@ def test_demo_regenerates_over_an_earlier_demo(tmp_path, capsys):
     root = tmp_path / "demo"
     assert main(["demo", str(root), *DEMO]) == 0
     assert main(["demo", str(root), *DEMO, "--seed", "1"]) == 0
+
+
+def test_demo_finishes_a_demo_stopped_before_its_database(tmp_path, capsys):
+    root = tmp_path / "demo"
+    for d in ("images", "masks"):
+        (root / d).mkdir(parents=True)
+        Image.fromarray(np.zeros((32, 32), np.uint8)).save(root / d / "demo_0000.png")
+    assert main(["demo", str(root), *DEMO]) == 0
