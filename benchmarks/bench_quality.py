@@ -246,19 +246,21 @@ def main(argv=None) -> int:
         arch = {"filters": plan.get("filters"), "depth": plan.get("depth")}
         print(f"\n== {name}: {project.image_count()} images, {num_classes} classes, {minutes:g} min per run; "
               f"plan: " + ", ".join(f"{c.key}={c.value}" for c in plan.choices), flush=True)
-        for recipe in args.recipes.split(","):
-            n_seeds = args.seed_recipe_seeds if recipe == "seed" else args.seeds
-            for seed in range(n_seeds):
-                t0 = time.perf_counter()
-                model, info = run_recipe(recipe, project, minutes, seed, arch, plan_set)
-                s = score(model, test, num_classes, rare)
-                s.update(info=info, seconds=time.perf_counter() - t0)
-                results.setdefault(name, {}).setdefault(recipe, []).append(s)
-                print(f"  {recipe:<7} seed {seed}: fg mIoU {s['fg_miou']:.3f}  rare-half {s['rare_miou']:.3f}  "
-                      f"bg IoU {s['bg_iou']:.3f}  acc {s['pixel_accuracy']:.4f}  ({s['seconds']:.0f} s) {info}",
-                      flush=True)
-                if args.json:
-                    Path(args.json).write_text(json.dumps({"args": vars(args), "results": results}, indent=1))
+        # seed-major: whatever else loads the machine meanwhile hits every recipe alike
+        todo = [(seed, recipe) for seed in range(max(args.seeds, args.seed_recipe_seeds))
+                for recipe in args.recipes.split(",")
+                if seed < (args.seed_recipe_seeds if recipe == "seed" else args.seeds)]
+        for seed, recipe in todo:
+            t0 = time.perf_counter()
+            model, info = run_recipe(recipe, project, minutes, seed, arch, plan_set)
+            s = score(model, test, num_classes, rare)
+            s.update(info=info, seconds=time.perf_counter() - t0)
+            results.setdefault(name, {}).setdefault(recipe, []).append(s)
+            print(f"  {recipe:<7} seed {seed}: fg mIoU {s['fg_miou']:.3f}  rare-half {s['rare_miou']:.3f}  "
+                  f"bg IoU {s['bg_iou']:.3f}  acc {s['pixel_accuracy']:.4f}  ({s['seconds']:.0f} s) {info}",
+                  flush=True)
+            if args.json:
+                Path(args.json).write_text(json.dumps({"args": vars(args), "results": results}, indent=1))
         project.close()
 
     print(f"\n{'data set':<11} {'recipe':<7} {'seeds':>5} {'fg mIoU':>15} {'rare-half mIoU':>15} "

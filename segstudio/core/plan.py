@@ -17,7 +17,7 @@ from typing import Any
 from segstudio.core.fingerprint import Fingerprint
 
 MIN_CROP = 32
-MAX_CROP = {"cpu": 256, "gpu": 512}
+MAX_CROP = {"cpu": 128, "gpu": 512}  # CPU: minutes buy more steps of 128-px crops than context beyond
 CONTEXT = 2.0  # crop side / 95th-percentile object extent: the object plus as much around it
 BOTTLENECK = 4  # smallest side at the bottom of the U (px)
 MAX_DEPTH = 5
@@ -27,6 +27,8 @@ MIN_BATCH, MAX_BATCH = 2, 64
 RARE_SHARE = 0.01  # a foreground class under 1% of the pixels is "rare"
 RARE_FRACTION = {True: 0.5, False: 1 / 3}  # crops centred on a rare-class pixel (nnU-Net: 1/3)
 WEIGHT_CLIP = 10.0  # max/min class weight: with rare-class crops, stronger weights flood
+MIN_STRENGTH = 0.25  # class weights ** strength; see weight_strength()
+FULL_STRENGTH_DECADES = 3.0  # background 1000x the median foreground class: the full weights
 VAL_SHARE = 0.15  # validation at most ~15% of the training time
 TRAIN_COST = 3.0  # a training pixel costs ~3x an inference pixel (forward + backward)
 MIN_STEPS, MAX_STEPS = 20, 1000
@@ -89,6 +91,20 @@ def _round_up(x: float, grid: int) -> int:
     return int(math.ceil(x / grid) * grid)
 
 
+def weight_strength(fp: Fingerprint) -> tuple[float, str]:
+    """How far to apply the class weights (w ** s): full at extreme imbalance, softer as the
+    foreground classes grow (weights that help at 1:1000 flood the image at 1:20)."""
+    bg = next((c for c in fp.classes if c.id == fp.background), None)
+    shares = sorted(c.pixel_share for c in fp.foreground)
+    if bg is None or not shares or bg.pixel_share <= 0:
+        return 1.0, "no background statistics yet: the full weighting"
+    ratio = bg.pixel_share / shares[len(shares) // 2]
+    s = min(1.0, max(MIN_STRENGTH, math.log10(max(ratio, 1.0)) / FULL_STRENGTH_DECADES))
+    s = round(s, 2)
+    return s, (f"background is {ratio:,.0f}x the median foreground class: weights ** {s:g} "
+               f"(full at {10 ** FULL_STRENGTH_DECADES:,.0f}x)")
+
+
 def make_plan(fp: Fingerprint, device: Device | None = None, minutes: float | None = None,
               overrides: dict | None = None, val_pixels: int | None = None) -> Plan:
     """The plan for training on ``fp`` (the training split) on ``device`` within ``minutes``.
@@ -140,8 +156,9 @@ def make_plan(fp: Fingerprint, device: Device | None = None, minutes: float | No
     choose("weights", WEIGHT_SCHEME, "inverse square-root frequency: moderate, never 0 for a present class")
     rare = [c for c in fp.foreground if c.pixel_share < RARE_SHARE]
     rare_on = bool(rare)
-    clip = choose("clip", WEIGHT_CLIP, "the rare-class crops already oversample; stronger weights flood the background")
-    del clip
+    choose("clip", WEIGHT_CLIP, "the rare-class crops already oversample; stronger weights flood the background")
+    strength, why = weight_strength(fp)
+    choose("weight_strength", strength, why)
     if rare_on:
         names = ", ".join(c.name for c in sorted(rare, key=lambda c: c.pixel_share)[:3])
         why = (f"{len(rare)} class{'es' if len(rare) != 1 else ''} under {RARE_SHARE:.0%} of the pixels "

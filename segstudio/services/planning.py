@@ -14,8 +14,8 @@ from segstudio.core.plan import Device, Plan, make_plan
 from segstudio.store.project import Project
 
 #: the run-config keys a plan chooses (every one can be overridden)
-PLAN_KEYS = ("crop", "depth", "filters", "batch", "loss", "weights", "clip", "rare_fraction", "lr",
-             "minutes", "steps_per_epoch")
+PLAN_KEYS = ("crop", "depth", "filters", "batch", "loss", "weights", "clip", "weight_strength",
+             "rare_fraction", "lr", "minutes", "steps_per_epoch")
 
 
 def detect_device() -> Device:

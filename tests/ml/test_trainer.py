@@ -1,5 +1,6 @@
 """Trainer: callbacks, checkpoints, cancel, resume, NaN stop and the collapse alarm, on tiny data."""
 
+import re
 import threading
 
 import keras
@@ -110,7 +111,7 @@ def test_nan_loss_stops_with_a_clear_message(data, tmp_path):
     result = Trainer(bad, TrainConfig(epochs=6, **TINY), model_path=tmp_path / "m.keras",
                      callbacks=rec).run()
     assert result.status == "failed"
-    assert "loss became nan" in result.message and "checkpoint of epoch 2 is kept" in result.message
+    assert "loss became nan" in result.message and re.search(r"the checkpoint of epoch \d+ is kept", result.message)
     assert 1 <= result.epochs_done < 6
     ckpt = keras.saving.load_model(result.checkpoint_path, compile=False)
     assert all(np.all(np.isfinite(w)) for w in ckpt.get_weights())
