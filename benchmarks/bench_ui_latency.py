@@ -117,13 +117,12 @@ def main(argv: list[str] | None = None) -> int:
         state["result"] = result
 
     panel.runFinished.connect(on_finished)
+    win.learning.session.trainingBatch.connect(on_batch)
+    win.learning.session.trainingEpoch.connect(on_epoch)
     t_start = time.perf_counter()
     state["active"] = True  # from the Start click: TF import, data, model build and tracing count too
     ticks.append(t_start)
     panel.start()
-    job = win.learning.session.training_job
-    job.worker.batch.connect(on_batch)
-    job.worker.epoch.connect(on_epoch)
     while panel.running or state["result"] is None:
         app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 50)
         if win.errors.history:

@@ -74,10 +74,9 @@ def main() -> int:
 
     if args.overlay_only:
         return overlay(args, app, win, wait, out, predict=False)
-    panel.start()
-    job = win.learning.session.training_job
     epochs: list[dict] = []
-    job.worker.epoch.connect(lambda r: epochs.append(r), QtCore.Qt.ConnectionType.DirectConnection)
+    win.learning.session.trainingEpoch.connect(epochs.append)
+    panel.start()
     wait(lambda: len(epochs) >= args.grab_at or not panel.running, 3600)
     # let the epoch signal and a few batches of the next epoch reach the plots
     wait(lambda: False, 1.5)

@@ -136,8 +136,11 @@ class LearningSession(QtCore.QObject):
             try:
                 self.project.mark_interrupted_runs()  # a run whose process died is not 'running'
                 runs = self.project.runs()
-                state = ModelState(tuple(runs), model_choice.active_model_run(self.project, runs),
-                                   model_choice.chosen_run_id(self.project),
+                active = model_choice.active_model_run(self.project, runs)
+                chosen = model_choice.chosen_run_id(self.project)
+                if active is None or active.id != chosen:
+                    chosen = None  # the pick lost its model file: the best run predicts
+                state = ModelState(tuple(runs), active, chosen,
                                    {r.id: len(self.project.epochs(r.id)) for r in runs})
             except Exception as e:
                 self.errors.report("Training runs", e)

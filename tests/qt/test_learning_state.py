@@ -159,3 +159,14 @@ def test_statistics_and_training_panels_chart_the_same_loss_shares(window):
     tp.clip_spin.setValue(5)
     np.testing.assert_allclose(stats.shares, tp.weight_preview.shares)
     np.testing.assert_allclose(stats.weights, tp.weight_preview.weights)
+
+
+def test_a_chosen_model_whose_file_is_gone_falls_back_to_the_best_run(runs_window):
+    win = runs_window
+    ls = win.learning.session
+    ls.choose_model(3)
+    assert ls.active_run.id == 3 and ls.models.chosen_id == 3
+    os.remove(ls.active_run.model_path)
+    ls.refresh_models()
+    assert ls.active_run.id == 2 and ls.models.chosen_id is None
+    assert "best finished run" in win.learning.predictions.model_label.text()
