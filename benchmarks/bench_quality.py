@@ -33,9 +33,9 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from segstudio.core.metrics import confusion_matrix, per_class_iou, pixel_accuracy  # noqa: E402
+from segstudio.core.metrics import confusion_matrix, per_class_iou, pixel_accuracy
 
 ROOT = Path(__file__).resolve().parents[1]
 EM = ROOT.parent / "shared" / "data" / "epfl-em"

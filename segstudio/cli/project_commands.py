@@ -81,7 +81,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_weights)
 
 
-def _progress_bar(label: str):  # noqa: ANN202
+def _progress_bar(label: str):
     def report(done: int, total: int) -> None:
         if not sys.stderr.isatty() or total <= 0:
             return
@@ -117,7 +117,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     return 1 if _report_skipped(report) else 0
 
 
-def _report_skipped(report) -> bool:  # noqa: ANN001 - an ImportReport
+def _report_skipped(report) -> bool:
     """One 'file: problem' line per skipped file on stderr; True when anything was skipped."""
     if report.skipped:
         print(f"skipped {len(report.skipped)} file(s):", file=sys.stderr)

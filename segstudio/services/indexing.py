@@ -117,7 +117,7 @@ def reindex(
     return report
 
 
-def _collect(project, results, report: IndexReport, progress, total: int) -> None:  # noqa: ANN001
+def _collect(project, results, report: IndexReport, progress, total: int) -> None:
     updates: list[CountUpdate] = []
     done = 0
     for chunk in results:

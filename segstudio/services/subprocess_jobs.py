@@ -208,16 +208,16 @@ class _Callbacks:
     def __init__(self, out: _Out):
         self.out = out
 
-    def on_batch(self, epoch, step, steps, loss) -> None:  # noqa: ANN001
+    def on_batch(self, epoch, step, steps, loss) -> None:
         self.out.send(BatchEvent(int(epoch), int(step), int(steps), float(loss)))
 
-    def on_epoch(self, r) -> None:  # noqa: ANN001 - ml.trainer.EpochReport
+    def on_epoch(self, r) -> None:
         self.out.send(EpochEvent({
             "epoch": int(r.epoch), "epochs": int(r.epochs), "train_loss": r.train_loss, "val_loss": r.val_loss,
             "per_class_iou": list(r.per_class_iou), "fg_miou": r.fg_miou, "pixel_accuracy": r.pixel_accuracy,
             "alarm": r.alarm, "seconds": float(r.seconds), "improved": bool(r.improved)}))
 
-    def on_message(self, text) -> None:  # noqa: ANN001
+    def on_message(self, text) -> None:
         self.out.send(MessageEvent(str(text)))
 
 
@@ -291,7 +291,7 @@ def child_main() -> int:
         fn = {"train": _job_train, "predict": _job_predict, "export": _job_export,
               "devices": _job_devices}[request["kind"]]
         value = fn(request["job"], out, cancel)
-    except BaseException as e:  # noqa: BLE001 - reported to the parent
+    except BaseException as e:
         import traceback
 
         traceback.print_exc()

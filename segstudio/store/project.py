@@ -145,7 +145,7 @@ def _process_alive(pid: int) -> bool:
 class Project:
     """Open with :meth:`open` or :meth:`create`; close when done (or use as a context manager)."""
 
-    def __init__(self, root: Path, engine) -> None:  # noqa: ANN001 - sqlalchemy Engine
+    def __init__(self, root: Path, engine) -> None:
         self.root = root
         self.db_path = root / DB_NAME
         self._engine = engine

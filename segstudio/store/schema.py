@@ -75,7 +75,7 @@ _PLAIN_ERRORS = (
 
 def _raise_plain_errors(engine: Engine, db_path: Path) -> None:
     @event.listens_for(engine, "handle_error")
-    def _plain(context):  # noqa: ANN001 - sqlalchemy ExceptionContext
+    def _plain(context):
         error = str(context.original_exception)
         for needle, text in _PLAIN_ERRORS:
             if needle in error:
@@ -89,7 +89,7 @@ def make_engine(db_path: Path) -> Engine:
     )
 
     @event.listens_for(engine, "connect")
-    def _sqlite_pragmas(dbapi_connection, _record):  # noqa: ANN001
+    def _sqlite_pragmas(dbapi_connection, _record):
         cur = dbapi_connection.cursor()
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA journal_mode=WAL")
