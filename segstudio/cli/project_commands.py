@@ -8,6 +8,7 @@ import math
 import sys
 
 from segstudio.core.demo import OBJECT_STYLES
+from segstudio.core.errors import ProjectError
 from segstudio.core.weights import SCHEMES, loss_share
 from segstudio.services.demo import make_demo
 from segstudio.services.indexing import reindex
@@ -178,7 +179,8 @@ def run_rows(project: Project) -> list[dict]:
     """One dict per training run, oldest first (a run whose process died shows 'interrupted')."""
     return [
         {"id": r.id, "status": r.status, "epochs": len(project.epochs(r.id)),
-         "epochs_planned": r.config.get("epochs"), "best_fg_miou": r.best_fg_miou,
+         "epochs_planned": None if r.config.get("minutes") else r.config.get("epochs"),
+         "minutes": r.config.get("minutes"), "best_fg_miou": r.best_fg_miou,
          "model_path": r.model_path, "parent_run_id": r.parent_run_id, "message": r.message,
          "created_at": r.created_at.isoformat() if r.created_at else None,
          "finished_at": r.finished_at.isoformat() if r.finished_at else None}
@@ -188,6 +190,10 @@ def run_rows(project: Project) -> list[dict]:
 
 def cmd_runs(args: argparse.Namespace) -> int:
     with Project.open(args.project) as project:
+        try:
+            project.mark_interrupted_runs()  # a run whose process died is not 'running'
+        except ProjectError:
+            pass  # a read-only project still lists its runs, as stored
         rows = run_rows(project)
     if args.json:
         print(json.dumps(rows, indent=1))
@@ -197,7 +203,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
         return 0
     print(f"{'id':>4}  {'status':<11} {'epochs':>7}  {'best fg mIoU':>12}  model")
     for r in rows:
-        epochs = f"{r['epochs']}/{r['epochs_planned']}" if r["epochs_planned"] else str(r["epochs"])
+        epochs = (f"{r['epochs']}/{r['epochs_planned']}" if r["epochs_planned"]
+                  else f"{r['epochs']} ({r['minutes']:g} min)" if r["minutes"] else str(r["epochs"]))
         best = "-" if r["best_fg_miou"] is None else f"{r['best_fg_miou']:.3f}"
         print(f"{r['id']:>4}  {r['status']:<11} {epochs:>7}  {best:>12}  {r['model_path'] or '-'}")
     return 0

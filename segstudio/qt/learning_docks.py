@@ -110,7 +110,9 @@ class Learning(QtCore.QObject):
         tp.cancelRequested.connect(ls.cancel_training)
         tp.splitRequested.connect(ls.set_validation_percent)
         # both loss-share charts: one computation (LearningSession.weight_preview)
-        tp.weightsRequested.connect(lambda scheme, clip: tp.set_weight_preview(*ls.weight_preview(scheme, clip)))
+        tp.weightsRequested.connect(
+            lambda scheme, clip, strength: tp.set_weight_preview(*ls.weight_preview(scheme, clip, strength)))
+        ls.planChanged.connect(tp.set_plan)
         stats = self.window.stats_panel
         stats.weightsRequested.connect(
             lambda scheme, clip: stats.set_weight_preview(*ls.weight_preview(scheme, clip)))

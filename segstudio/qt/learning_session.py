@@ -23,6 +23,7 @@ from segstudio.services import (
     child_tasks,
     corrections,
     model_choice,
+    planning,
     prediction_cache,
     training_setup,
 )
@@ -92,6 +93,7 @@ class LearningSession(QtCore.QObject):
     trainingFinished = QtCore.Signal(dict)
     trainingFailed = QtCore.Signal(object)
     trainingDone = QtCore.Signal()
+    planChanged = QtCore.Signal(object)  # core.plan.Plan for the open project (None: no project)
     devicesReady = QtCore.Signal(object)  # services.devices.DeviceInfo
     devicesFailed = QtCore.Signal()
 
@@ -113,6 +115,7 @@ class LearningSession(QtCore.QObject):
         annotation.projectOpened.connect(self.set_project)
         annotation.imageLoaded.connect(lambda image: self.load_prediction())
         annotation.maskSaved.connect(self._mask_saved)
+        annotation.statsChanged.connect(lambda _totals: self.refresh_plan())  # a new fingerprint
 
     # -- project -------------------------------------------------------------------------
     def set_project(self, project: Project | None) -> None:
@@ -128,7 +131,19 @@ class LearningSession(QtCore.QObject):
         self.refresh_models()
         self.refresh_corrections()
         self._refresh_split()
+        self.refresh_plan()
         self.load_prediction()
+
+    def refresh_plan(self) -> None:
+        """The training plan from the project's fingerprint (milliseconds: the database and,
+        where there is one, nvidia-smi)."""
+        plan = None
+        if self.project is not None:
+            try:
+                plan = planning.plan_for_project(self.project)
+            except Exception as e:
+                self.errors.report("Training plan", e)
+        self.planChanged.emit(plan)
 
     def refresh_models(self) -> None:
         state = ModelState()
@@ -171,7 +186,8 @@ class LearningSession(QtCore.QObject):
             return [
                 {"epoch": e.epoch, "epochs": None, "train_loss": e.train_loss, "val_loss": e.val_loss,
                  "per_class_iou": list(e.per_class_iou), "fg_miou": e.fg_miou,
-                 "pixel_accuracy": e.pixel_accuracy, "alarm": e.alarm, "seconds": e.seconds}
+                 "pixel_accuracy": e.pixel_accuracy, "alarm": e.alarm, "seconds": e.seconds,
+                 "adjustment": e.adjustment, "val_pixels": list(e.val_pixels)}
                 for e in self.project.epochs(run_id)
             ]
         except Exception as e:
@@ -223,13 +239,14 @@ class LearningSession(QtCore.QObject):
         except Exception as e:
             self.errors.report("Validation split", e)
 
-    def weight_preview(self, scheme: str, clip: float | None) -> tuple[WeightPreview | None, str]:
+    def weight_preview(self, scheme: str, clip: float | None,
+                       strength: float = 1.0) -> tuple[WeightPreview | None, str]:
         """Class weights and loss shares on the training split, and a problem ('' if none):
         what both loss-share charts draw."""
         pv, problem = None, ""
         if self.project is not None:
             try:
-                pv = training_setup.weight_preview(self.project, scheme, clip)
+                pv = training_setup.weight_preview(self.project, scheme, clip, strength)
             except ValueError as e:
                 problem = str(e)
             except Exception as e:

@@ -13,6 +13,8 @@ NEUTRAL_BAR = (110, 110, 110)
 #: secondary text: hints, summaries, notes under a field
 HINT_STYLE = "color: #a0a0a0"
 SMALL_HINT_STYLE = "color: #a0a0a0; font-size: 8pt"
+#: a hint under a value the user changed from the plan's
+USER_HINT_STYLE = "color: #e0b050; font-size: 8pt"
 #: numbers and legends that should read a little brighter than hints
 DETAIL_STYLE = "color: #b8b8b8"
 #: something the user should notice: an out-of-date prediction, a missing class

@@ -215,7 +215,9 @@ class _Callbacks:
         self.out.send(EpochEvent({
             "epoch": int(r.epoch), "epochs": int(r.epochs), "train_loss": r.train_loss, "val_loss": r.val_loss,
             "per_class_iou": list(r.per_class_iou), "fg_miou": r.fg_miou, "pixel_accuracy": r.pixel_accuracy,
-            "alarm": r.alarm, "seconds": float(r.seconds), "improved": bool(r.improved)}))
+            "alarm": r.alarm, "seconds": float(r.seconds), "improved": bool(r.improved),
+            "adjustment": r.adjustment, "val_pixels": [int(v) for v in r.val_pixels],
+            "elapsed": float(r.elapsed), "minutes": r.minutes}))
 
     def on_message(self, text) -> None:
         self.out.send(MessageEvent(str(text)))

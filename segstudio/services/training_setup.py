@@ -17,6 +17,7 @@ from segstudio.ml.config import (
     LOSS_CHOICES,
     TrainConfig,
 )
+from segstudio.ml.correction import weights_at
 from segstudio.store.project import Project
 
 #: preset -> (filters, depth)
@@ -39,6 +40,7 @@ def engine_defaults() -> dict:
 
 #: TrainConfig defaults the panel shows
 DEFAULTS = engine_defaults()
+DEFAULTS_ALL = TrainConfig().to_dict()
 LOSSES: list[str] = [DEFAULTS["loss"]] + [x for x in LOSS_CHOICES if x != DEFAULTS["loss"]]
 WEIGHT_SCHEMES = list(SCHEMES)
 DEFAULT_SCHEME, DEFAULT_CLIP = DEFAULT_WEIGHT_SCHEME, DEFAULT_WEIGHT_CLIP
@@ -52,8 +54,10 @@ class WeightPreview:
     unweighted: np.ndarray  # ... of the unweighted loss (= pixel share)
 
 
-def weight_preview(project: Project, scheme: str, clip: float | None) -> WeightPreview | None:
-    """Class weights of ``scheme`` on the training split and each class's share of the loss."""
+def weight_preview(project: Project, scheme: str, clip: float | None,
+                   strength: float = 1.0) -> WeightPreview | None:
+    """Class weights of ``scheme`` on the training split (at the plan's ``strength``, as the
+    trainer applies them) and each class's share of the loss."""
     table = project.class_table()
     totals = project.class_totals("train")
     if totals.pixels.sum() == 0:
@@ -61,6 +65,8 @@ def weight_preview(project: Project, scheme: str, clip: float | None) -> WeightP
     w = class_weights(totals.pixels, scheme, image_counts=totals.images,
                       pixels_of_images_with_class=totals.pixels_of_images_with_class,
                       clip=clip or None, ignore_ids=table.ignore_ids)
+    if strength != 1.0 and w.size and w.max() > 0:
+        w = weights_at(w, strength)
     ids = np.array([c.id for c in table if not c.ignore and c.id < w.size], dtype=int)
     return WeightPreview(ids, w, loss_share(w, totals.pixels), loss_share(np.where(w > 0, 1.0, 0.0), totals.pixels))
 

@@ -36,6 +36,8 @@ def test_resume_records_a_run_killed_after_its_last_epoch(tmp_path, capsys):
                            env=env, capture_output=True, text=True, timeout=300)
     assert child.returncode == -signal.SIGKILL, child.stderr[-2000:]
     with Project.open(tmp_path / "proj") as project:
+        assert project.runs()[0].status == "running"  # reads never write
+        project.mark_interrupted_runs()  # what the window and 'segstudio runs' do first
         (run,) = project.runs()
         assert run.status == "interrupted" and not project.models()
 

@@ -18,7 +18,7 @@ def _runs(project):
     dead.wait()
     killed = project.create_run({"epochs": 5}, [1.0, 2.0])
     project.add_epoch(killed, 1, train_loss=1.0)
-    project.update_run(killed, message=f"running in process {dead.pid} on {socket.gethostname()}")
+    project.update_run(killed, process_id=dead.pid, host=socket.gethostname())
     return finished, killed
 
 

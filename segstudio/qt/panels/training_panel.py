@@ -1,4 +1,8 @@
-"""The training panel: settings with the engine's defaults, Start / Cancel, live plots.
+"""The training panel: the plan's settings with a reason each, Start / Cancel, live plots.
+
+The form starts at the project's training plan (``set_plan``, from core.plan via the
+LearningSession); a value the user changes is marked as theirs under its field, and only
+those values are sent with the run (the run plans the rest itself, the same way).
 
 The LearningSession runs the training job and feeds this panel (runs and the active model
 for 'Start from', pending corrections, the validation split, the class-weight preview,
@@ -18,11 +22,16 @@ from PySide6 import QtCore, QtWidgets
 from segstudio.core.classes import ClassTable
 from segstudio.core.weights import SCHEMES
 from segstudio.qt.learning_session import ModelState, TrainRequest
-from segstudio.qt.theme import PLOT_BACKGROUND, PRIMARY_BUTTON_STYLE, SMALL_HINT_STYLE
+from segstudio.qt.theme import (
+    PLOT_BACKGROUND,
+    PRIMARY_BUTTON_STYLE,
+    SMALL_HINT_STYLE,
+    USER_HINT_STYLE,
+)
 from segstudio.qt.widgets.loss_share_chart import draw_loss_shares
 from segstudio.qt.widgets.training_plots import TrainingPlots
 from segstudio.services import corrections, training_setup
-from segstudio.services.training_setup import DEFAULTS, LOSSES, PRESETS
+from segstudio.services.training_setup import DEFAULTS, DEFAULTS_ALL, LOSSES, PRESETS
 
 
 def _spin(lo: int, hi: int, value: int, step: int = 1, suffix: str = "") -> QtWidgets.QSpinBox:
@@ -43,7 +52,7 @@ class TrainingPanel(QtWidgets.QWidget):
     startRequested = QtCore.Signal(object)
     cancelRequested = QtCore.Signal()
     splitRequested = QtCore.Signal(int)
-    weightsRequested = QtCore.Signal(str, float)
+    weightsRequested = QtCore.Signal(str, float, float)  # scheme, clip, strength
     devicesWanted = QtCore.Signal()
     runStarted = QtCore.Signal()
     runFinished = QtCore.Signal(dict)
@@ -56,19 +65,21 @@ class TrainingPanel(QtWidgets.QWidget):
         self.running = False
         self._batches = 0
         self._t_first = 0.0
+        self._budget_s: float | None = None  # the live run's time budget
         self._devices_asked = False
         self.device_info = None
         self.last_result: dict | None = None
         self._default_start: int | None = None
         self.reasons: dict[str, QtWidgets.QLabel] = {}
         self.weight_preview = None  # services.training_setup.WeightPreview the chart shows
+        self.plan = None  # core.plan.Plan the form started from
         self.plots = TrainingPlots()
         self._build_settings()
         split = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
         split.addWidget(self.settings_area)
         split.addWidget(self.plots)
         split.setStretchFactor(1, 1)
-        split.setSizes([400, 900])
+        split.setSizes([470, 830])
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addWidget(split)
@@ -92,6 +103,7 @@ class TrainingPanel(QtWidgets.QWidget):
 
         self.preset_combo = QtWidgets.QComboBox()
         self.preset_combo.addItems(list(PRESETS))
+        self.preset_combo.setPlaceholderText("the plan's size")
         self.filters_spin = _spin(2, 256, DEFAULTS["filters"])
         self.depth_spin = _spin(1, 7, DEFAULTS["depth"])
         self.preset_combo.setCurrentText(training_setup.DEFAULT_PRESET)
@@ -114,6 +126,12 @@ class TrainingPanel(QtWidgets.QWidget):
             self.scheme_combo.addItem(name, name)
             self.scheme_combo.setItemData(self.scheme_combo.count() - 1, note, QtCore.Qt.ItemDataRole.ToolTipRole)
         self.scheme_combo.setCurrentText(training_setup.DEFAULT_SCHEME)
+        self.strength_spin = QtWidgets.QDoubleSpinBox()
+        self.strength_spin.setRange(0.0, 2.0)
+        self.strength_spin.setSingleStep(0.05)
+        self.strength_spin.setDecimals(2)
+        self.strength_spin.setValue(DEFAULTS_ALL["weight_strength"])
+        self.strength_spin.setToolTip("Class weights are raised to this power: 1 as computed, 0 unweighted.")
         self.clip_spin = QtWidgets.QDoubleSpinBox()
         self.clip_spin.setRange(1, 1e6)
         self.clip_spin.setValue(training_setup.DEFAULT_CLIP)
@@ -122,7 +140,8 @@ class TrainingPanel(QtWidgets.QWidget):
         w_row.addWidget(self.scheme_combo, 1)
         w_row.addWidget(QtWidgets.QLabel("clip"))
         w_row.addWidget(self.clip_spin)
-        self._row(form, "weights", "Class weights", w_row)
+        form.addRow("Class weights", w_row)
+        self._row(form, "weights", "Weight strength", self.strength_spin)
         self.weights_plot = pg.PlotWidget(background=PLOT_BACKGROUND)
         self.weights_plot.setMenuEnabled(False)
         self.weights_plot.setFixedHeight(120)
@@ -136,8 +155,27 @@ class TrainingPanel(QtWidgets.QWidget):
         form.addRow(self.weights_note)
         self.scheme_combo.currentIndexChanged.connect(self.request_weights)
         self.clip_spin.valueChanged.connect(self.request_weights)
+        self.strength_spin.valueChanged.connect(self.request_weights)
 
-        self.epochs_spin = _spin(1, 10000, DEFAULTS["epochs"])
+        self.minutes_spin = QtWidgets.QDoubleSpinBox()
+        self.minutes_spin.setRange(0.1, 10000)
+        self.minutes_spin.setDecimals(1)
+        self.minutes_spin.setSuffix(" min")
+        self.minutes_spin.setValue(10.0)
+        self.fixed_epochs = QtWidgets.QCheckBox("exact epochs instead")
+        self.fixed_epochs.setToolTip("Train epochs x steps/epoch, however long it takes, instead of a time budget.")
+        budget_row = QtWidgets.QHBoxLayout()
+        budget_row.addWidget(self.minutes_spin, 1)
+        budget_row.addWidget(self.fixed_epochs)
+        self._row(form, "minutes", "Time budget", budget_row)
+        self.rare_spin = QtWidgets.QDoubleSpinBox()
+        self.rare_spin.setRange(0.0, 1.0)
+        self.rare_spin.setSingleStep(0.05)
+        self.rare_spin.setDecimals(2)
+        self.rare_spin.setValue(DEFAULTS_ALL["rare_fraction"])
+        self.rare_spin.setToolTip("Share of the training crops centred on a pixel of a rare class.")
+        self._row(form, "rare_fraction", "Rare-class crops", self.rare_spin)
+        self.epochs_spin = _spin(1, 100000, DEFAULTS["epochs"])
         self.steps_spin = _spin(1, 100000, DEFAULTS["steps_per_epoch"])
         self.batch_spin = _spin(1, 1024, DEFAULTS["batch"])
         self.crop_spin = _spin(16, 4096, DEFAULTS["crop"], 16, " px")
@@ -146,6 +184,12 @@ class TrainingPanel(QtWidgets.QWidget):
         self.lr_spin.setRange(1e-5, 1.0)
         self.lr_spin.setSingleStep(1e-4)
         self.lr_spin.setValue(DEFAULTS["lr"])
+        self.fixed_epochs.toggled.connect(self._budget_mode)
+        self._budget_mode(False)
+        for w in self._plan_fields().values():
+            for sig in ("valueChanged", "currentTextChanged"):
+                if hasattr(w, sig):
+                    getattr(w, sig).connect(self._mark_changes)
         grid = QtWidgets.QGridLayout()
         for k, (label, w) in enumerate([("epochs", self.epochs_spin), ("steps/epoch", self.steps_spin),
                                         ("batch", self.batch_spin), ("crop", self.crop_spin)]):
@@ -226,6 +270,99 @@ class TrainingPanel(QtWidgets.QWidget):
         self.filters_spin.setValue(f)
         self.depth_spin.setValue(d)
 
+    def _budget_mode(self, fixed: bool) -> None:
+        self.minutes_spin.setEnabled(not fixed)
+        self.epochs_spin.setEnabled(fixed)
+
+    def _plan_fields(self) -> dict:
+        """plan key -> the widget holding it."""
+        return {"crop": self.crop_spin, "depth": self.depth_spin, "filters": self.filters_spin,
+                "batch": self.batch_spin, "loss": self.loss_combo, "weights": self.scheme_combo,
+                "clip": self.clip_spin, "weight_strength": self.strength_spin, "rare_fraction": self.rare_spin,
+                "lr": self.lr_spin, "minutes": self.minutes_spin, "steps_per_epoch": self.steps_spin}
+
+    def _field_value(self, key: str):
+        w = self._plan_fields()[key]
+        if key == "weights":
+            return w.currentData()
+        if key == "loss":
+            return w.currentText().strip()
+        v = w.value()
+        return float(v) if isinstance(w, QtWidgets.QDoubleSpinBox) else int(v)
+
+    def changed_from_plan(self) -> dict:
+        """The values the user set that differ from the plan (what a run overrides)."""
+        if self.plan is None:
+            return {}
+        planned = self.plan.config()
+        out = {}
+        for key in self._plan_fields():
+            if key not in planned:
+                continue
+            v, p = self._field_value(key), planned[key]
+            same = abs(float(v) - float(p)) <= 1e-6 * max(1.0, abs(float(p))) \
+                if isinstance(p, (int, float)) and not isinstance(p, bool) else v == p
+            if not same:
+                out[key] = v
+        return out
+
+    def set_plan(self, plan) -> None:  # core.plan.Plan | None
+        """Fill the form with the project's plan and show each choice's reason; values the
+        user changed from the previous plan stay theirs."""
+        if self.running:
+            return
+        yours = self.changed_from_plan()
+        self.plan = plan
+        if plan is None:
+            self.set_reasons({})
+            return
+        fields = self._plan_fields()
+        for c in plan.choices:
+            w = fields.get(c.key)
+            if w is None or c.key in yours:
+                continue
+            w.blockSignals(True)
+            if c.key == "weights":
+                w.setCurrentIndex(max(w.findData(c.value), 0))
+            elif c.key == "loss":
+                w.setCurrentText(str(c.value))
+            else:
+                w.setValue(c.value)
+            w.blockSignals(False)
+        self.preset_combo.blockSignals(True)
+        self.preset_combo.setCurrentIndex(-1)  # the plan's size, not a preset's
+        self.preset_combo.blockSignals(False)
+        self._mark_changes()
+        self.request_weights()
+
+    def _mark_changes(self, *_) -> None:
+        """Each row's reason: the plan's, or 'yours' with what the plan had chosen."""
+        if self.plan is None:
+            return
+        changed = self.changed_from_plan()
+        by_key = {c.key: c for c in self.plan.choices}
+        rows = {"model_size": ("filters", "depth"), "loss": ("loss",),
+                "weights": ("weights", "clip", "weight_strength"), "schedule": ("crop", "batch", "steps_per_epoch"),
+                "lr": ("lr",), "minutes": ("minutes",), "rare_fraction": ("rare_fraction",)}
+        reasons = {}
+        for row, keys in rows.items():
+            parts = []
+            for k in keys:
+                c = by_key.get(k)
+                if c is None:
+                    continue
+                if k in changed:
+                    parts.append(f"{k}: yours (the plan: {c.value:g})" if isinstance(c.value, float)
+                                 else f"{k}: yours (the plan: {c.value})")
+                else:
+                    parts.append(f"{k}: {c.reason}" if len(keys) > 1 else c.reason)
+            reasons[row] = "\n".join(parts)
+        self.set_reasons(reasons)
+        for row, keys in rows.items():
+            label = self.reasons.get(row)
+            if label is not None:
+                label.setStyleSheet(USER_HINT_STYLE if any(k in changed for k in keys) else SMALL_HINT_STYLE)
+
     # -- state from the LearningSession ----------------------------------------------------------
     def clear(self) -> None:
         """No project, or another one: nothing of the previous project's runs stays."""
@@ -237,6 +374,7 @@ class TrainingPanel(QtWidgets.QWidget):
         self.progress.setFormat("idle")
         self.status.setText("")
         self.last_result = None
+        self.plan = None  # the next project's plan arrives by set_plan
         self._default_start = None
         self.corrections_label.setText("—")
         self.val_label.setText("—")
@@ -297,7 +435,8 @@ class TrainingPanel(QtWidgets.QWidget):
         self.val_label.setText(f"{n_val} of {n_labelled} labelled images")
 
     def request_weights(self) -> None:
-        self.weightsRequested.emit(self.scheme_combo.currentData() or "", float(self.clip_spin.value()))
+        self.weightsRequested.emit(self.scheme_combo.currentData() or "", float(self.clip_spin.value()),
+                                   float(self.strength_spin.value()))
 
     def set_weight_preview(self, pv, problem: str = "") -> None:  # WeightPreview | None
         scheme = self.scheme_combo.currentData()
@@ -324,13 +463,16 @@ class TrainingPanel(QtWidgets.QWidget):
 
     # -- config + run -------------------------------------------------------------------------------
     def config(self) -> dict:
-        cfg = {
-            "filters": self.filters_spin.value(), "depth": self.depth_spin.value(),
-            "loss": self.loss_combo.currentText().strip(), "weights": self.scheme_combo.currentData(),
-            "clip": float(self.clip_spin.value()), "epochs": self.epochs_spin.value(),
-            "steps_per_epoch": self.steps_spin.value(), "batch": self.batch_spin.value(),
-            "crop": self.crop_spin.value(), "lr": float(self.lr_spin.value()),
-        }
+        """What the run overrides of the plan, and its length (a budget, or exact epochs)."""
+        if self.plan is None:  # no plan (no statistics yet): every field as shown
+            cfg = {k: self._field_value(k) for k in self._plan_fields()}
+        else:
+            cfg = self.changed_from_plan()
+        cfg.pop("minutes", None)
+        if self.fixed_epochs.isChecked():
+            cfg["epochs"] = self.epochs_spin.value()
+        else:
+            cfg["minutes"] = float(self.minutes_spin.value())
         kind, _, run = (self.start_combo.currentData() or "new").partition(":")
         run_id = int(run) if run else None
         if kind == "finetune":
@@ -343,8 +485,11 @@ class TrainingPanel(QtWidgets.QWidget):
         """Set form fields by config key (tests, benchmarks, presets)."""
         spins = {"filters": self.filters_spin, "depth": self.depth_spin, "epochs": self.epochs_spin,
                  "steps_per_epoch": self.steps_spin, "batch": self.batch_spin, "crop": self.crop_spin,
-                 "lr": self.lr_spin, "clip": self.clip_spin}
+                 "lr": self.lr_spin, "clip": self.clip_spin, "minutes": self.minutes_spin,
+                 "rare_fraction": self.rare_spin, "weight_strength": self.strength_spin}
         for k, v in values.items():
+            if k == "epochs":
+                self.fixed_epochs.setChecked(True)
             if k in spins:
                 spins[k].setValue(v)
             elif k == "loss":
@@ -377,7 +522,10 @@ class TrainingPanel(QtWidgets.QWidget):
     def training_started(self) -> None:
         cfg = self.config()
         self.plots.reset(self.table)
-        self.progress.setRange(0, max(1, cfg.get("epochs", 1) * self.steps_spin.value()))
+        self._budget_s = 60.0 * cfg["minutes"] if "minutes" in cfg else None
+        # with a budget the bar counts seconds; with exact epochs, steps
+        self.progress.setRange(0, int(self._budget_s) if self._budget_s else
+                               max(1, cfg.get("epochs", 1) * self.steps_spin.value()))
         self.progress.setValue(0)
         self.progress.setFormat("starting…")
         self.status.setText("Loading TensorFlow and the training data…")
@@ -400,8 +548,14 @@ class TrainingPanel(QtWidgets.QWidget):
             self._t_first = time.perf_counter()
         self._batches += 1
         self.plots.add_batch(epoch, step, steps, loss)
-        self.progress.setValue((epoch - 1) * steps + step)
-        self.progress.setFormat(f"epoch {epoch} · step {step}/{steps}")
+        if self._budget_s:
+            spent = time.perf_counter() - self._t_first
+            self.progress.setValue(min(int(spent), int(self._budget_s)))
+            self.progress.setFormat(f"{spent / 60:.1f} of {self._budget_s / 60:g} min · epoch {epoch} · "
+                                    f"step {step}/{steps}")
+        else:
+            self.progress.setValue((epoch - 1) * steps + step)
+            self.progress.setFormat(f"epoch {epoch} · step {step}/{steps}")
         rate = (self._batches - 1) / max(time.perf_counter() - self._t_first, 1e-9) if self._batches > 1 else 0
         self.status.setText(f"epoch {epoch}, step {step}/{steps} · loss {loss:.4f}"
                             + (f" · {rate:.1f} batches/s" if rate else ""))
@@ -409,8 +563,13 @@ class TrainingPanel(QtWidgets.QWidget):
     def on_epoch(self, report: dict) -> None:
         self.plots.add_epoch(report)
         fg, acc = report.get("fg_miou"), report.get("pixel_accuracy")
-        text = (f"epoch {report['epoch']}/{report['epochs']} ({report['seconds']:.1f} s): "
+        where = (f"epoch {report['epoch']}" if report.get("minutes")
+                 else f"epoch {report['epoch']}/{report['epochs']}")
+        text = (f"{where} ({report['seconds']:.1f} s): "
                 f"fg mIoU {'—' if fg is None else f'{fg:.3f}'}, pixel accuracy {'—' if acc is None else f'{acc:.3f}'}")
+        if report.get("adjustment"):
+            text += f" · {report['adjustment']}"
+            self.status.setText(f"epoch {report['epoch']}: {report['adjustment']}")
         self.message.emit(text)
 
     def on_message(self, text: str) -> None:

@@ -13,6 +13,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from segstudio.core.classes import ClassTable
+from segstudio.core.metrics import MIN_SCORED_PIXELS, too_few_to_score
 from segstudio.qt.theme import PLOT_BACKGROUND
 
 FG_PEN = pg.mkPen((80, 200, 120), width=2.5)
@@ -159,11 +160,34 @@ class TrainingPlots(QtWidgets.QWidget):
         self.epochs.append(report)
         self.set_alarm(report.get("alarm"), report.get("epoch"))
         self._redraw_epochs()
+        self.set_validation_pixels(report.get("val_pixels") or [])
+
+    def set_validation_pixels(self, val_pixels: list[int]) -> None:
+        """Each class's validation pixels in its legend entry; classes with too few to score
+        are greyed (their IoU jumps between epochs on a handful of pixels)."""
+        if not val_pixels:
+            return
+        few = too_few_to_score(val_pixels)
+        grey = QtGui.QBrush(QtGui.QColor("#707070"))
+        for i in range(self.class_list.count()):
+            it = self.class_list.item(i)
+            cid = int(it.data(QtCore.Qt.ItemDataRole.UserRole))
+            info = self.table.get(cid)
+            n = int(val_pixels[cid]) if cid < len(val_pixels) else 0
+            it.setText(f"{cid}  {info.name if info else cid}  ·  {n:,} px")
+            if cid < len(few) and few[cid]:
+                it.setForeground(grey)
+                it.setToolTip(f"{n:,} validation pixels: too few to score (under {MIN_SCORED_PIXELS})")
+            else:
+                it.setData(QtCore.Qt.ItemDataRole.ForegroundRole, None)
+                it.setToolTip(f"{n:,} validation pixels")
 
     def show_epochs(self, epochs: list[dict], table: ClassTable | None = None) -> None:
         """Curves of a finished run (from the database): no batch points."""
         self.reset(table)
         self.epochs = list(epochs)
+        if self.epochs:
+            self.set_validation_pixels(self.epochs[-1].get("val_pixels") or [])
         last_alarm = next((e for e in reversed(self.epochs) if e.get("alarm")), None)
         if last_alarm is not None:
             self.set_alarm(last_alarm["alarm"], last_alarm.get("epoch"))
