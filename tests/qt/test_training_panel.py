@@ -194,3 +194,40 @@ def test_closing_the_window_mid_run_cancels_the_run_and_waits_for_it(qtbot, wind
     with Project.open(demo_dir) as project:
         run = project.runs()[-1]
         assert run.status == "cancelled" and len(project.epochs(run.id)) < 40
+
+
+def test_the_panel_starts_at_the_plan_and_sends_only_what_the_user_changed(qtbot, window):
+    from segstudio.services.planning import plan_for_project
+
+    panel = window.learning.training
+    plan = plan_for_project(window.session.project)
+    qtbot.waitUntil(lambda: panel.plan is not None, timeout=5000)
+    planned = plan.config()
+    assert panel.crop_spin.value() == planned["crop"] and panel.batch_spin.value() == planned["batch"]
+    assert panel.loss_combo.currentText() == planned["loss"]
+    assert panel.lr_spin.value() == pytest.approx(planned["lr"])
+    # each choice's reason is shown under its row
+    assert panel.reasons["schedule"].text().startswith("crop: ") and not panel.reasons["lr"].isHidden()
+    assert panel.config() == {"minutes": planned["minutes"]}  # nothing changed: the run plans it all
+    panel.set_config(lr=0.02, rare_fraction=0.25)
+    assert panel.config() == {"lr": 0.02, "rare_fraction": 0.25, "minutes": planned["minutes"]}
+    assert "yours (the plan: " in panel.reasons["lr"].text()
+    assert "yours" in panel.reasons["rare_fraction"].text() and "yours" not in panel.reasons["loss"].text()
+    # a new plan (statistics changed) keeps the user's values
+    panel.set_plan(plan)
+    assert panel.lr_spin.value() == pytest.approx(0.02)
+    panel.set_config(epochs=3)
+    assert panel.config()["epochs"] == 3 and "minutes" not in panel.config()
+
+
+def test_classes_with_too_few_validation_pixels_are_greyed_in_the_legend(qtbot, window):
+    panel = window.learning.training
+    plots = panel.plots
+    n = plots.class_list.count()
+    assert n >= 2
+    val = [5000] + [10] * (n - 1)
+    panel.on_epoch({"epoch": 1, "epochs": 3, "train_loss": 1.0, "val_loss": 1.0, "per_class_iou": [0.9] * n,
+                    "fg_miou": 0.5, "pixel_accuracy": 0.9, "alarm": None, "seconds": 1, "val_pixels": val})
+    first, second = plots.class_list.item(0), plots.class_list.item(1)
+    assert "5,000 px" in first.text() and "too few" not in first.toolTip()
+    assert "too few to score" in second.toolTip() and second.foreground().color().name() == "#707070"
