@@ -195,6 +195,19 @@ def mean_sd(xs: list[float]) -> str:
     return f"{a.mean():.3f} ± {a.std(ddof=1):.3f}" if a.size > 1 else f"{a.mean():.3f}"
 
 
+def markdown_table(results: dict) -> str:
+    """data set x recipe: mean ± sd over seeds of each score, the plan's rows in bold."""
+    rows = ["| data set | recipe | seeds | foreground mIoU | rare-half mIoU | background IoU | pixel accuracy |",
+            "|---|---|---|---|---|---|---|"]
+    for name, by_recipe in results.items():
+        for recipe, runs in by_recipe.items():
+            cells = [mean_sd([r[k] for r in runs]) for k in ("fg_miou", "rare_miou", "bg_iou", "pixel_accuracy")]
+            if recipe == "plan":
+                cells = [f"**{c}**" for c in cells]
+            rows.append(f"| {name} | {recipe} | {len(runs)} | " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default="bench_out/quality")
@@ -209,9 +222,14 @@ def main(argv=None) -> int:
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--quick", action="store_true", help="tiny data, seconds per run (the test suite)")
     ap.add_argument("--json", default=None, help="also write every result here")
+    ap.add_argument("--markdown", default=None, metavar="JSON",
+                    help="print the table of an earlier --json result as Markdown, and stop")
     ap.add_argument("--plan-set", action="append", default=[], metavar="KEY=VALUE",
                     help="override one plan choice (to compare a variant), e.g. --plan-set lr=0.01")
     args = ap.parse_args(argv)
+    if args.markdown:
+        print(markdown_table(json.loads(Path(args.markdown).read_text())["results"]))
+        return 0
     if args.quick:
         args.n, args.test, args.size, args.minutes, args.em_minutes = 16, 4, 64, 0.05, 0.05
         args.seeds, args.seed_recipe_seeds = 1, 1
