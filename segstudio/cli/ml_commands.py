@@ -11,49 +11,15 @@ import threading
 import time
 from pathlib import Path
 
-from segstudio.cli.project_commands import clip_ratio
+from segstudio.cli.arguments import (
+    clip_ratio,
+    fraction,
+    learning_rate,
+    positive_float,
+    positive_int,
+)
 from segstudio.core.errors import SegstudioError
 from segstudio.ml.config import LOSS_PARTS
-
-
-def positive_float(text: str) -> float:
-    """A finite number > 0 (learning rates, budgets): anything else is a usage error."""
-    try:
-        x = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not math.isfinite(x) or x <= 0:
-        raise argparse.ArgumentTypeError(f"must be a finite number > 0, not {text}")
-    return x
-
-
-def positive_int(text: str) -> int:
-    try:
-        x = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if x <= 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, not {text}")
-    return x
-
-
-def fraction(text: str) -> float:
-    x = float(text) if text.replace(".", "", 1).isdigit() else float("nan")
-    if not 0 <= x <= 1:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 1, not {text}")
-    return x
-
-
-def learning_rate(text: str) -> float:
-    """--lr X: finite, > 0 and <= 1 (above 1 Adam only diverges; NaN trained nothing)."""
-    try:
-        lr = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not (math.isfinite(lr) and 0 < lr <= 1):
-        raise argparse.ArgumentTypeError(f"must be a number > 0 and <= 1, got {text!r}")
-    return lr
-
 
 #: train/plan options that override one choice of the plan: (flag, config key, type, help)
 RECIPE_OPTIONS = (

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 
+from segstudio.cli.arguments import beta, clip_ratio
 from segstudio.core.demo import OBJECT_STYLES
 from segstudio.core.errors import ProjectError
 from segstudio.core.weights import SCHEMES, loss_share
@@ -15,28 +15,6 @@ from segstudio.services.indexing import reindex
 from segstudio.services.project_import import import_folder
 from segstudio.services.statistics import project_stats, suggest_weights
 from segstudio.store.project import Project
-
-
-def clip_ratio(text: str) -> float:
-    """--clip R: a finite ratio >= 1 (a multiple of the smallest non-zero weight)."""
-    try:
-        r = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not (math.isfinite(r) and r >= 1):
-        raise argparse.ArgumentTypeError(f"must be a number >= 1, got {text!r}")
-    return r
-
-
-def _beta(text: str) -> float:
-    """--beta of the effective-number scheme: strictly between 0 and 1."""
-    try:
-        b = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0 < b < 1:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 1 (exclusive), got {text!r}")
-    return b
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -76,7 +54,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("project")
     p.add_argument("--scheme", choices=list(SCHEMES), default="sqrt")
     p.add_argument("--clip", type=clip_ratio, metavar="R", help="cap weights at R x the smallest non-zero weight")
-    p.add_argument("--beta", type=_beta, default=0.999, help="beta of the 'effective' scheme")
+    p.add_argument("--beta", type=beta, default=0.999, help="beta of the 'effective' scheme")
     p.add_argument("--split", choices=["train", "val", "test"], help="only this split")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_weights)
