@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 
+from segstudio.core.plan import WEIGHT_CLIP, WEIGHT_SCHEME
+
 #: loss part -> one line on what it does (CLI help, README); join parts with '+'.
 LOSS_PARTS: dict[str, str] = {
     "ce": "plain cross-entropy (no class weights)",
@@ -24,9 +26,10 @@ LOSS_CHOICES: tuple[str, ...] = ("focal+dice", "wce+dice", "ce+dice", "wce", "fo
 #: loss parts that take the class weights
 WEIGHTED_PARTS = ("wce", "focal")
 
-#: class-weight scheme and clip (max/min weight ratio) when neither the plan nor the user sets them
-DEFAULT_WEIGHT_SCHEME = "sqrt"
-DEFAULT_WEIGHT_CLIP = 50.0
+#: class-weight scheme and clip (max/min weight ratio): the plan's (core.plan), also where no
+#: plan is made (the statistics panel, 'segstudio weights' suggestions)
+DEFAULT_WEIGHT_SCHEME = WEIGHT_SCHEME
+DEFAULT_WEIGHT_CLIP = WEIGHT_CLIP
 LR_SCHEDULES = ("cosine", "constant")
 
 

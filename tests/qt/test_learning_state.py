@@ -153,7 +153,9 @@ def test_statistics_and_training_panels_chart_the_same_loss_shares(window):
 
     stats, tp = window.stats_panel, window.learning.training
     assert tp.weight_preview is not None and stats.shares.size
-    np.testing.assert_allclose(stats.shares, tp.weight_preview.shares)  # same defaults, same numbers
+    assert (tp.scheme_combo.currentData(), tp.clip_spin.value()) == (stats.scheme, stats.clip_spin.value())
+    tp.strength_spin.setValue(1.0)  # the plan softens the weights on this project; the statistics do not
+    np.testing.assert_allclose(stats.shares, tp.weight_preview.shares)  # same settings, same numbers
     stats.clip_spin.setValue(5)
     assert not np.allclose(stats.shares, tp.weight_preview.shares)
     tp.clip_spin.setValue(5)
