@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -163,16 +164,62 @@ def read_checkpoint_state(checkpoint: str | Path) -> dict:
     return json.loads(p.read_text()) if p.exists() else {"epoch": 0}
 
 
+#: seconds one all-reduce may wait for the other workers before the run fails with a message
+#: (tracing the first step on a slow worker is the longest wait in a healthy run)
+COLLECTIVE_TIMEOUT_S = float(os.environ.get("SEGSTUDIO_COLLECTIVE_TIMEOUT", "300"))
+
+
+@dataclass(frozen=True)
+class WorkerRole:
+    """This process's place in a ``TF_CONFIG`` cluster; the chief alone records the run."""
+
+    index: int
+    count: int
+    is_chief: bool
+
+
+def worker_role() -> WorkerRole | None:
+    """From ``TF_CONFIG`` (no TensorFlow needed): None when this is not a multi-worker run."""
+    raw = os.environ.get("TF_CONFIG")
+    if not raw:
+        return None
+    try:
+        cfg = json.loads(raw)
+        cluster, task = cfg["cluster"], cfg["task"]
+        kind, index = str(task["type"]), int(task.get("index", 0))
+        count = sum(len(cluster.get(k, [])) for k in ("chief", "worker"))
+    except (ValueError, KeyError, TypeError) as e:
+        raise ValueError(f"TF_CONFIG is not a TensorFlow cluster spec ({type(e).__name__}: {e}): {raw}") from None
+    # TensorFlow's rule: the "chief" task, or worker 0 when the cluster names no chief
+    is_chief = kind == "chief" or (kind == "worker" and index == 0 and "chief" not in cluster)
+    return WorkerRole(index if kind == "worker" else 0, count, is_chief)
+
+
 def strategy_for_devices():
-    """MultiWorkerMirrored with TF_CONFIG, Mirrored on several GPUs, else None (default)."""
+    """MultiWorkerMirrored with TF_CONFIG; Mirrored over several GPUs, or over several logical
+    CPUs when the CPU was split (tests); else None (the default strategy)."""
     import tensorflow as tf
 
     if os.environ.get("TF_CONFIG"):
-        return tf.distribute.MultiWorkerMirroredStrategy()
-    gpus = tf.config.list_physical_devices("GPU")
+        worker_role()  # a malformed TF_CONFIG fails here with a readable message
+        options = tf.distribute.experimental.CommunicationOptions(timeout_seconds=COLLECTIVE_TIMEOUT_S)
+        strategy = tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
+        _restore_sigterm()
+        return strategy
+    gpus = tf.config.list_logical_devices("GPU")
     if len(gpus) > 1:
         return tf.distribute.MirroredStrategy()
+    cpus = tf.config.list_logical_devices("CPU")
+    if not gpus and len(cpus) > 1:
+        return tf.distribute.MirroredStrategy([d.name for d in cpus])
     return None
+
+
+def _restore_sigterm() -> None:
+    """TensorFlow's coordination service installs a SIGTERM "preemption notifier" that only
+    records the signal, so ``kill`` no longer ends a worker; put the default action back."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _gpu_present() -> bool:
@@ -223,26 +270,95 @@ class _Bridge(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         loss = float((logs or {}).get("loss", float("nan")))
+        epoch = self._epoch + 1
         if not math.isfinite(loss):
-            self.t.stop_reason = ("failed", self.t.nan_message(loss, self._epoch + 1, batch + 1))
-            self.model.stop_training = True
+            code = _NAN
+        else:
+            self.t.callbacks.on_batch(epoch, batch + 1, self.t.config.steps_per_epoch, loss)
+            code = _CANCEL if self.t.cancel.is_set() else _TIME_UP if self.t.out_of_time() else _GO
+        own = code
+        if self.t.agree is not None:  # every worker stops at the same batch, or the next all-reduce waits
+            code, self.t.shared_elapsed = self.t.agree(code, self.t.local_elapsed())
+        if code == _GO:
             return
-        self.t.callbacks.on_batch(self._epoch + 1, batch + 1, self.t.config.steps_per_epoch, loss)
-        if self.t.cancel.is_set():
-            self.t.stop_reason = ("cancelled", f"cancelled during epoch {self._epoch + 1}")
-            self.model.stop_training = True
-        elif self.t.out_of_time():  # stop now; on_epoch_end still validates this partial epoch
+        self.model.stop_training = True
+        if code == _NAN:
+            self.t.stop_reason = ("failed", self.t.nan_message(loss, epoch, batch + 1) if own == _NAN else
+                                  f"another worker's loss became NaN at epoch {epoch}, batch {batch + 1}")
+        elif code == _CANCEL:
+            self.t.stop_reason = ("cancelled", f"cancelled during epoch {epoch}"
+                                  + ("" if own == _CANCEL else " (on another worker)"))
+        else:  # stop now; on_epoch_end still validates this partial epoch
             self.t.time_up = True
-            self.model.stop_training = True
 
     def on_epoch_end(self, epoch, logs=None):
         if self.t.stop_reason is not None:  # partial or broken epoch: keep the last good checkpoint
             return
         self.t.end_epoch(epoch + 1, float((logs or {}).get("loss", float("nan"))),
                          time.perf_counter() - self._epoch_start)
-        if self.t.cancel.is_set():
+        cancel = _CANCEL if self.t.cancel.is_set() else _GO
+        if self.t.agree is not None:
+            cancel, self.t.shared_elapsed = self.t.agree(cancel, self.t.local_elapsed())
+        if cancel == _CANCEL:
             self.t.stop_reason = ("cancelled", f"cancelled after epoch {epoch + 1}")
             self.model.stop_training = True
+
+
+# what a batch's end decides; across workers the largest wins
+_GO, _TIME_UP, _CANCEL, _NAN = 0, 1, 2, 3
+
+
+class _WorkerAgreement:
+    """One all-reduce per batch over all workers of (which stop codes were raised, elapsed
+    seconds): a cancel, NaN or spent budget on one worker stops all at the same batch (the
+    largest code wins), and the learning rate of a time-budgeted run follows one clock (the
+    workers' mean), so the weights stay identical."""
+
+    def __init__(self, strategy):
+        import tensorflow as tf
+
+        self.tf, self.strategy = tf, strategy
+
+    def __call__(self, code: int, elapsed: float) -> tuple[int, float]:
+        tf = self.tf
+        raised = [float(code == c) for c in (_TIME_UP, _CANCEL, _NAN)]
+        local = self.strategy.experimental_distribute_values_from_function(
+            lambda _: tf.constant([*raised, elapsed], tf.float64))
+        total = self.strategy.reduce(tf.distribute.ReduceOp.SUM, local, axis=None).numpy()
+        agreed = max((c for c, n in zip((_TIME_UP, _CANCEL, _NAN), total[:3], strict=True) if n > 0),
+                     default=_GO)
+        return agreed, float(total[3] / self.strategy.num_replicas_in_sync)
+
+
+def _per_replica_logs(model: keras.Model) -> None:
+    """Second Keras 3 multi-worker fault: fit reduces each replica's scalar logs with
+    ``strategy.reduce("MEAN", v, axis=0)``, which fails on a scalar ("Invalid reduction
+    dimension 0"). Give each log a length-1 axis: the reduce then averages the replicas."""
+    import tensorflow as tf
+
+    step = model.train_step
+    model.train_step = lambda data: {k: tf.reshape(v, (1,)) for k, v in step(data).items()}
+
+
+def _lost_worker_message(error: Exception) -> str | None:
+    """One line for a collective that failed because another worker died, hung or failed."""
+    import tensorflow as tf
+
+    if not isinstance(error, tf.errors.OpError):
+        return None
+    first = next((line.strip() for line in str(error.message).splitlines() if line.strip()), "")
+    return (f"training stopped: another worker failed, died or stopped answering "
+            f"({type(error).__name__}: {first[:300]}); see its own output for why")
+
+
+def _build_from_spec(model: keras.Model, element_spec) -> None:
+    """Work around Keras 3 fit under a tf.distribute strategy: before training it builds the model
+    from a first batch averaged over the replicas with ``strategy.reduce``, which cannot take an
+    (x, y) tuple across workers ("Attempt to convert a value (PerReplica...) to a Tensor",
+    keras-team/keras#20585). Build from the dataset's element spec instead: shapes and dtypes
+    are all that build reads."""
+    build = model._maybe_symbolic_build
+    model._maybe_symbolic_build = lambda iterator=None, data_batch=None: build(data_batch=element_spec)
 
 
 class Trainer:
@@ -277,6 +393,8 @@ class Trainer:
         self.elapsed_before = 0.0  # seconds of the run this one resumes
         self.last_val_seconds = 0.0
         self.time_up = False
+        self.agree: _WorkerAgreement | None = None  # set for a run over several workers
+        self.shared_elapsed: float | None = None  # the workers' agreed clock, when self.agree is set
         self.corrector = Corrector(data.class_weights, config.weight_strength) if config.self_correct else None
 
     # -- building -------------------------------------------------------------
@@ -313,8 +431,12 @@ class Trainer:
         return (f"loss became {loss} at epoch {epoch}, batch {batch}: training stopped; {kept} "
                 f"(try a lower learning rate than {self.config.lr:g})")
 
-    def elapsed(self) -> float:
+    def local_elapsed(self) -> float:
         return self.elapsed_before + time.perf_counter() - self.started
+
+    def elapsed(self) -> float:
+        """Seconds of the run; over several workers, the clock they agreed on at the last batch."""
+        return self.local_elapsed() if self.shared_elapsed is None else self.shared_elapsed
 
     def out_of_time(self) -> bool:
         """True when the budget, less one more validation, is spent."""
@@ -326,6 +448,9 @@ class Trainer:
         if self.resume_from:
             model = keras.saving.load_model(str(self.resume_from), compile=True)
             self.loss = model.loss
+            # the checkpoint's loss scaling is for its own replica count: set this run's
+            model.compile(optimizer=model.optimizer, loss=self.loss, loss_weights=self._replica_scale(),
+                          jit_compile=c.jit_compile)
             return model
         if self.init_from:
             model = keras.saving.load_model(str(self.init_from), compile=False)
@@ -342,8 +467,18 @@ class Trainer:
             model = build_unet(d.num_classes, d.channels, c.depth, c.filters, c.batch_norm,
                                c.dropout, d.mean, d.variance, output_bias=bias)
         self.loss = self.make_loss()
-        model.compile(optimizer=self._optimizer(), loss=self.loss, jit_compile=c.jit_compile)
+        model.compile(optimizer=self._optimizer(), loss=self.loss, loss_weights=self._replica_scale(),
+                      jit_compile=c.jit_compile)
         return model
+
+    def _replica_scale(self) -> float | None:
+        """1/replicas under a tf.distribute strategy, else None. Keras sums the replicas' gradients
+        and expects each replica's loss divided by their number; its own losses do that in
+        ``Loss.__call__``, which segstudio's losses override (they reduce the batch themselves)."""
+        import tensorflow as tf
+
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        return 1.0 / replicas if replicas > 1 else None
 
     # -- epoch end ------------------------------------------------------------
     def end_epoch(self, epoch: int, train_loss: float, seconds: float) -> None:
@@ -399,9 +534,18 @@ class Trainer:
             self.callbacks.on_message("mixed precision (float16) on")
         strategy = strategy_for_devices()
         if strategy is not None:
-            self.callbacks.on_message(f"{type(strategy).__name__} over {strategy.num_replicas_in_sync} replicas")
+            replicas = strategy.num_replicas_in_sync
+            if c.batch % replicas:
+                raise ValueError(f"batch {c.batch} does not split over {replicas} replicas: "
+                                 f"use a multiple of {replicas}")
+            self.callbacks.on_message(f"{type(strategy).__name__} over {replicas} replicas")
             with strategy.scope():
                 self.model = self._build()
+            role = worker_role()
+            if role is not None and role.count > 1:
+                _per_replica_logs(self.model)
+                self.agree = _WorkerAgreement(strategy)
+                self.shared_elapsed = self.elapsed_before
         else:
             self.model = self._build()
         sampler = CropSampler(d.train_counts, c.rare_fraction, c.repeat_threshold, c.class_power,
@@ -419,11 +563,18 @@ class Trainer:
         self.callbacks.on_message(
             f"training {length} x {c.steps_per_epoch} steps, batch {c.batch}, crop {c.crop}, loss {c.loss}"
         )
+        if strategy is not None:
+            _build_from_spec(self.model, ds.element_spec)
         self.started = time.perf_counter()
         try:
             self.model.fit(ds, epochs=c.epochs, initial_epoch=start_epoch,
                            steps_per_epoch=c.steps_per_epoch, callbacks=[_Bridge(self)], verbose=0,
                            shuffle=False)
+        except Exception as e:
+            lost = _lost_worker_message(e) if self.agree is not None else None
+            if lost is None:
+                raise
+            self.stop_reason = ("failed", lost)
         finally:
             if c.mixed_precision != "off" and keras.mixed_precision.global_policy().name != "float32":
                 keras.mixed_precision.set_global_policy("float32")
