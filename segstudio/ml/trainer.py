@@ -330,6 +330,15 @@ class _WorkerAgreement:
         return agreed, float(total[3] / self.strategy.num_replicas_in_sync)
 
 
+def _synchronize_batch_norm(model: keras.Model) -> None:
+    """Batch statistics over the global batch, not each replica's share: the same numbers as one
+    device, and moving averages that stay identical on every worker (each worker's own would
+    drift apart, and with them its validation and the model it saves)."""
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.synchronized = True
+
+
 def _per_replica_logs(model: keras.Model) -> None:
     """Second Keras 3 multi-worker fault: fit reduces each replica's scalar logs with
     ``strategy.reduce("MEAN", v, axis=0)``, which fails on a scalar ("Invalid reduction
@@ -541,6 +550,7 @@ class Trainer:
             self.callbacks.on_message(f"{type(strategy).__name__} over {replicas} replicas")
             with strategy.scope():
                 self.model = self._build()
+            _synchronize_batch_norm(self.model)
             role = worker_role()
             if role is not None and role.count > 1:
                 _per_replica_logs(self.model)
