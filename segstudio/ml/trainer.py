@@ -11,10 +11,13 @@ background or floods it with foreground.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
+import re
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -164,11 +167,6 @@ def read_checkpoint_state(checkpoint: str | Path) -> dict:
     return json.loads(p.read_text()) if p.exists() else {"epoch": 0}
 
 
-#: seconds one all-reduce may wait for the other workers before the run fails with a message
-#: (tracing the first step on a slow worker is the longest wait in a healthy run)
-COLLECTIVE_TIMEOUT_S = float(os.environ.get("SEGSTUDIO_COLLECTIVE_TIMEOUT", "300"))
-
-
 @dataclass(frozen=True)
 class WorkerRole:
     """This process's place in a ``TF_CONFIG`` cluster; the chief alone records the run."""
@@ -202,8 +200,13 @@ def strategy_for_devices():
 
     if os.environ.get("TF_CONFIG"):
         worker_role()  # a malformed TF_CONFIG fails here with a readable message
-        options = tf.distribute.experimental.CommunicationOptions(timeout_seconds=COLLECTIVE_TIMEOUT_S)
-        strategy = tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
+        # no CommunicationOptions(timeout_seconds=...): TF keeps one thread per collective alive
+        # for the whole timeout (~100 per step here: thousands within a minute, then abort()).
+        # A dead worker is found by the coordination service's heartbeats instead.
+        with _exit_unless_done(JOIN_TIMEOUT_S, "not every worker in TF_CONFIG started within "
+                               f"{JOIN_TIMEOUT_S:g} s (one failed before training, or an address or port "
+                               "is wrong): start them all"):
+            strategy = tf.distribute.MultiWorkerMirroredStrategy()
         _restore_sigterm()
         return strategy
     gpus = tf.config.list_logical_devices("GPU")
@@ -213,6 +216,37 @@ def strategy_for_devices():
     if not gpus and len(cpus) > 1:
         return tf.distribute.MirroredStrategy([d.name for d in cpus])
     return None
+
+
+#: seconds a worker waits for the others to join its cluster before it gives up
+JOIN_TIMEOUT_S = float(os.environ.get("SEGSTUDIO_JOIN_TIMEOUT", "120"))
+
+
+#: a separate process: the parent may be blocked inside TensorFlow holding the GIL, where no
+#: thread or signal handler of its own can run
+_WATCHDOG = """
+import os, sys, time
+parent, seconds, message = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
+time.sleep(seconds)
+if os.getppid() == parent:
+    sys.stderr.write("segstudio train: error: " + message + "\\n")
+    sys.stderr.flush()
+    os.kill(parent, 9)
+"""
+
+
+@contextlib.contextmanager
+def _exit_unless_done(seconds: float, message: str):
+    """Kill this process with ``message`` if the block has not returned after ``seconds``:
+    joining a cluster blocks inside TensorFlow, out of reach of exceptions and signals."""
+    import subprocess
+
+    watchdog = subprocess.Popen([sys.executable, "-c", _WATCHDOG, str(os.getpid()), str(seconds), message])
+    try:
+        yield
+    finally:
+        watchdog.kill()
+        watchdog.wait()
 
 
 def _restore_sigterm() -> None:
@@ -353,11 +387,14 @@ def _lost_worker_message(error: Exception) -> str | None:
     """One line for a collective that failed because another worker died, hung or failed."""
     import tensorflow as tf
 
-    if not isinstance(error, tf.errors.OpError):
-        return None
-    first = next((line.strip() for line in str(error.message).splitlines() if line.strip()), "")
-    return (f"training stopped: another worker failed, died or stopped answering "
-            f"({type(error).__name__}: {first[:300]}); see its own output for why")
+    text = str(error)
+    if not isinstance(error, tf.errors.OpError) or "Collective ops is aborted" not in text:
+        return None  # this worker's own failure: raised as it is
+    own = role.index if (role := worker_role()) else -1
+    tasks = sorted({int(t) for t in re.findall(r"/job:worker/replica:\d+/task:(\d+)", text)} - {own})
+    who = ("worker " + ", ".join(map(str, tasks))) if tasks else "another worker"
+    return (f"training stopped: {who} stopped answering ({type(error).__name__}; it died, was killed "
+            "or failed: see its own output)")
 
 
 def _build_from_spec(model: keras.Model, element_spec) -> None:
