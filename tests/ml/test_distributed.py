@@ -158,3 +158,22 @@ def test_two_logical_devices_match_one_device_loss_and_iou(tmp_path):
     # the same matrix as a plain copy of the weights gives
     assert np.sum(two["confusion"]) == two["val_pixels"]
     assert two["confusion"] == two["confusion_plain"]
+
+
+@pytest.mark.timeout(420)
+def test_ctrl_c_on_one_worker_cancels_every_worker_at_the_same_batch(two_copies, tmp_path):
+    with Cluster(two_copies, [*TINY_ARGS, "--epochs", "500"], tmp_path) as cluster:
+        deadline = time.monotonic() + 300
+        while "epoch 2/" not in cluster.log(1):
+            assert time.monotonic() < deadline and cluster.procs[1].poll() is None, cluster.log(1)[-2000:]
+            time.sleep(0.5)
+        cluster.procs[1].send_signal(signal.SIGINT)
+        assert [cluster.wait(i, 120) for i in (1, 0)] == [130, 130]
+    assert "worker 1 of 2: cancelled: cancelled" in cluster.log(1)
+    assert "cancelled" in cluster.log(0) and "(on another worker)" in cluster.log(0)
+    with open_project(two_copies[0]) as p:
+        (run,) = p.runs()
+        assert run.status == "cancelled"
+        epochs_done = len(p.epochs(run.id))
+    state = json.loads((two_copies[1] / "runs" / "worker_1" / "checkpoint.keras.json").read_text())
+    assert state["epoch"] == epochs_done  # both stopped in the same epoch
