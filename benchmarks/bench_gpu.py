@@ -30,9 +30,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from segstudio.core import plan as P  # noqa: E402
+from segstudio.core import plan as P
 
 BACKEND = os.environ["KERAS_BACKEND"]
 NUM_CLASSES = 32

@@ -16,8 +16,8 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import numpy as np
+import tensorflow as tf
 
 devices, out = int(sys.argv[1]), Path(sys.argv[2])
 cpu = tf.config.list_physical_devices("CPU")[0]
