@@ -249,7 +249,10 @@ def cmd_train(args: argparse.Namespace) -> int:
                                                                        if c["source"] == "user") + ")"))
     from segstudio.ml.trainer import worker_role
 
-    role = worker_role()
+    try:
+        role = worker_role()
+    except ValueError as e:
+        raise SegstudioError(str(e)) from None
     try:
         if role is not None and not role.is_chief:
             return _train_worker(project, config, progress, cancel, role)

@@ -241,6 +241,9 @@ def _exit_unless_done(seconds: float, message: str):
     joining a cluster blocks inside TensorFlow, out of reach of exceptions and signals."""
     import subprocess
 
+    if getattr(sys, "frozen", False):  # a packaged app's executable is not a Python to run -c with
+        yield
+        return
     watchdog = subprocess.Popen([sys.executable, "-c", _WATCHDOG, str(os.getpid()), str(seconds), message])
     try:
         yield
