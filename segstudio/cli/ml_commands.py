@@ -213,7 +213,15 @@ def cmd_train(args: argparse.Namespace) -> int:
             for c in config["plan"]) + ("" if not any(c["source"] == "user" for c in config["plan"])
                                         else "  (yours: " + ", ".join(c["key"] for c in config["plan"]
                                                                        if c["source"] == "user") + ")"))
+    from segstudio.ml.trainer import worker_role
+
     try:
+        role = worker_role()
+    except ValueError as e:
+        raise SegstudioError(str(e)) from None
+    try:
+        if role is not None and not role.is_chief:
+            return _train_worker(project, config, progress, cancel, role)
         run_id = train_project(project, config, progress, cancel)
     finally:
         if old is not None:
@@ -233,6 +241,18 @@ def cmd_train(args: argparse.Namespace) -> int:
     if run.checkpoint_path and Path(run.checkpoint_path).exists():  # a NaN in epoch 1 writes none
         print(f"checkpoint: {run.checkpoint_path} (resume with --resume {run_id})")
     return {"finished": 0, "cancelled": 130}.get(run.status, 1)
+
+
+def _train_worker(project, config, progress, cancel, role) -> int:
+    """A non-chief worker of a TF_CONFIG cluster: trains in step with the chief, records nothing."""
+    from segstudio.services.training import train_worker
+
+    result = train_worker(project, config, progress, cancel)
+    print(f"worker {role.index} of {role.count}: {result.status}: {result.message}")
+    if result.model_path:
+        print(f"its copy of the model: {result.model_path} (the chief, worker 0, records the run; "
+              "keep the chief's model)")
+    return {"finished": 0, "cancelled": 130}.get(result.status, 1)
 
 
 # --------------------------------------------------------------------------- predict / evaluate / export

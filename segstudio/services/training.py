@@ -31,7 +31,9 @@ from segstudio.ml.trainer import (
     TrainCallbacks,
     TrainData,
     Trainer,
+    TrainResult,
     read_checkpoint_state,
+    worker_role,
 )
 from segstudio.ml.unet import image_stats
 from segstudio.services.planning import plan_for_project
@@ -247,22 +249,8 @@ def record_unfinished_run(project: Project, run_id: int, tc: TrainConfig, extra:
     return run_id
 
 
-def train_project(
-    project: Project,
-    config: dict,
-    callbacks: TrainCallbacks | None = None,
-    cancel_event: threading.Event | None = None,
-    pixel_weights: Callable[[list[ImageRecord]], Callable[[int], np.ndarray | None]] | None = None,
-) -> int:
-    """Train on the project's train split, validate on its val split; return the run id.
-
-    ``config`` holds TrainConfig fields plus ``weights`` (scheme), ``clip``, ``resume``
-    (a run id to continue from its checkpoint), ``init_from`` (a run id or .keras path to
-    fine-tune from) and ``out`` (also copy the final model there). ``pixel_weights``, given
-    the training records in trainer order, returns ``i -> (H,W) loss weights or None``
-    (services.corrections uses it to weigh up corrected pixels).
-    """
-    callbacks = callbacks or NullCallbacks()
+def _setup(project: Project, config: dict, pixel_weights):
+    """The run's config and data, or the id of a run that only needed recording."""
     parent = None
     resume_ckpt = init_path = None
     if config.get("resume") is not None:
@@ -290,6 +278,55 @@ def train_project(
         return record_unfinished_run(project, parent, tc, extra, summary)
     if pixel_weights is not None:
         data.load_weights = pixel_weights(train_records)
+    return tc, extra, data, summary, resume_ckpt, init_path, parent
+
+
+def worker_scratch(project: Project, index: int) -> Path:
+    """Where a non-chief worker of a multi-worker run keeps its model and checkpoint."""
+    return project.root / "runs" / f"worker_{index}"
+
+
+def train_worker(project: Project, config: dict, callbacks: TrainCallbacks | None = None,
+                 cancel_event: threading.Event | None = None) -> TrainResult:
+    """A non-chief worker of a ``TF_CONFIG`` cluster: the same training as the chief's
+    ``train_project`` (gradients are all-reduced every step), but, as TensorFlow's multi-worker
+    guide prescribes, it writes only to its own scratch folder and records nothing in the
+    project database; the chief (worker 0) records the run and keeps the model."""
+    if config.get("resume") is not None:  # the run and its checkpoint are in the chief's project
+        raise SegstudioError("--resume is for one machine: the other workers keep no runs to resume")
+    role = worker_role()
+    tc, _, data, _, _, init_path, _ = _setup(project, {k: v for k, v in config.items() if k != "out"}, None)
+    scratch = worker_scratch(project, role.index if role else 0)
+    scratch.mkdir(parents=True, exist_ok=True)
+    trainer = Trainer(data, tc, model_path=scratch / "model.keras", checkpoint_path=scratch / "checkpoint.keras",
+                      callbacks=callbacks or NullCallbacks(), cancel=cancel_event, init_from=init_path)
+    try:
+        return trainer.run()
+    except (ValueError, OSError) as e:
+        raise SegstudioError(f"training failed: {e}") from e
+
+
+def train_project(
+    project: Project,
+    config: dict,
+    callbacks: TrainCallbacks | None = None,
+    cancel_event: threading.Event | None = None,
+    pixel_weights: Callable[[list[ImageRecord]], Callable[[int], np.ndarray | None]] | None = None,
+) -> int:
+    """Train on the project's train split, validate on its val split; return the run id.
+
+    ``config`` holds TrainConfig fields plus ``weights`` (scheme), ``clip``, ``resume``
+    (a run id to continue from its checkpoint), ``init_from`` (a run id or .keras path to
+    fine-tune from) and ``out`` (also copy the final model there). ``pixel_weights``, given
+    the training records in trainer order, returns ``i -> (H,W) loss weights or None``
+    (services.corrections uses it to weigh up corrected pixels). In a ``TF_CONFIG`` cluster
+    only the chief calls this; the other workers call ``train_worker``.
+    """
+    callbacks = callbacks or NullCallbacks()
+    s = _setup(project, config, pixel_weights)
+    if isinstance(s, int):
+        return s
+    tc, extra, data, summary, resume_ckpt, init_path, parent = s
     run_id = project.create_run({**tc.to_dict(), **extra}, data.class_weights, parent_run_id=parent)
     model_path, ckpt = run_files(project, run_id)
     project.update_run(run_id, checkpoint_path=str(ckpt))
