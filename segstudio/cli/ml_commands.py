@@ -213,7 +213,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             for c in config["plan"]) + ("" if not any(c["source"] == "user" for c in config["plan"])
                                         else "  (yours: " + ", ".join(c["key"] for c in config["plan"]
                                                                        if c["source"] == "user") + ")"))
-    from segstudio.ml.trainer import worker_role
+    from segstudio.ml.distribute import worker_role
 
     try:
         role = worker_role()

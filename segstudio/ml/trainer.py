@@ -11,13 +11,8 @@ background or floods it with foreground.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
-import os
-import re
-import signal
-import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -34,6 +29,19 @@ from segstudio.ml import losses
 from segstudio.ml.config import TrainConfig
 from segstudio.ml.correction import Corrector
 from segstudio.ml.data import default_ignore_index, training_dataset
+from segstudio.ml.distribute import (
+    CANCEL,
+    GO,
+    NAN,
+    TIME_UP,
+    WorkerAgreement,
+    build_from_spec,
+    lost_worker_message,
+    per_replica_logs,
+    strategy_for_devices,
+    synchronize_batch_norm,
+    worker_role,
+)
 from segstudio.ml.predict import predict_image
 from segstudio.ml.sampling import CropSampler, Loader
 from segstudio.ml.unet import build_unet, prior_bias
@@ -167,98 +175,6 @@ def read_checkpoint_state(checkpoint: str | Path) -> dict:
     return json.loads(p.read_text()) if p.exists() else {"epoch": 0}
 
 
-@dataclass(frozen=True)
-class WorkerRole:
-    """This process's place in a ``TF_CONFIG`` cluster; the chief alone records the run."""
-
-    index: int
-    count: int
-    is_chief: bool
-
-
-def worker_role() -> WorkerRole | None:
-    """From ``TF_CONFIG`` (no TensorFlow needed): None when this is not a multi-worker run."""
-    raw = os.environ.get("TF_CONFIG")
-    if not raw:
-        return None
-    try:
-        cfg = json.loads(raw)
-        cluster, task = cfg["cluster"], cfg["task"]
-        kind, index = str(task["type"]), int(task.get("index", 0))
-        count = sum(len(cluster.get(k, [])) for k in ("chief", "worker"))
-    except (ValueError, KeyError, TypeError) as e:
-        raise ValueError(f"TF_CONFIG is not a TensorFlow cluster spec ({type(e).__name__}: {e}): {raw}") from None
-    # TensorFlow's rule: the "chief" task, or worker 0 when the cluster names no chief
-    is_chief = kind == "chief" or (kind == "worker" and index == 0 and "chief" not in cluster)
-    return WorkerRole(index if kind == "worker" else 0, count, is_chief)
-
-
-def strategy_for_devices():
-    """MultiWorkerMirrored with TF_CONFIG; Mirrored over several GPUs, or over several logical
-    CPUs when the CPU was split (tests); else None (the default strategy)."""
-    import tensorflow as tf
-
-    if os.environ.get("TF_CONFIG"):
-        worker_role()  # a malformed TF_CONFIG fails here with a readable message
-        # no CommunicationOptions(timeout_seconds=...): TF keeps one thread per collective alive
-        # for the whole timeout (~100 per step here: thousands within a minute, then abort()).
-        # A dead worker is found by the coordination service's heartbeats instead.
-        with _exit_unless_done(JOIN_TIMEOUT_S, "not every worker in TF_CONFIG started within "
-                               f"{JOIN_TIMEOUT_S:g} s (one failed before training, or an address or port "
-                               "is wrong): start them all"):
-            strategy = tf.distribute.MultiWorkerMirroredStrategy()
-        _restore_sigterm()
-        return strategy
-    gpus = tf.config.list_logical_devices("GPU")
-    if len(gpus) > 1:
-        return tf.distribute.MirroredStrategy()
-    cpus = tf.config.list_logical_devices("CPU")
-    if not gpus and len(cpus) > 1:
-        return tf.distribute.MirroredStrategy([d.name for d in cpus])
-    return None
-
-
-#: seconds a worker waits for the others to join its cluster before it gives up
-JOIN_TIMEOUT_S = float(os.environ.get("SEGSTUDIO_JOIN_TIMEOUT", "120"))
-
-
-#: a separate process: the parent may be blocked inside TensorFlow holding the GIL, where no
-#: thread or signal handler of its own can run
-_WATCHDOG = """
-import os, sys, time
-parent, seconds, message = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
-time.sleep(seconds)
-if os.getppid() == parent:
-    sys.stderr.write("segstudio train: error: " + message + "\\n")
-    sys.stderr.flush()
-    os.kill(parent, 9)
-"""
-
-
-@contextlib.contextmanager
-def _exit_unless_done(seconds: float, message: str):
-    """Kill this process with ``message`` if the block has not returned after ``seconds``:
-    joining a cluster blocks inside TensorFlow, out of reach of exceptions and signals."""
-    import subprocess
-
-    if getattr(sys, "frozen", False):  # a packaged app's executable is not a Python to run -c with
-        yield
-        return
-    watchdog = subprocess.Popen([sys.executable, "-c", _WATCHDOG, str(os.getpid()), str(seconds), message])
-    try:
-        yield
-    finally:
-        watchdog.kill()
-        watchdog.wait()
-
-
-def _restore_sigterm() -> None:
-    """TensorFlow's coordination service installs a SIGTERM "preemption notifier" that only
-    records the signal, so ``kill`` no longer ends a worker; put the default action back."""
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-
-
 def _gpu_present() -> bool:
     import tensorflow as tf
 
@@ -309,22 +225,22 @@ class _Bridge(keras.callbacks.Callback):
         loss = float((logs or {}).get("loss", float("nan")))
         epoch = self._epoch + 1
         if not math.isfinite(loss):
-            code = _NAN
+            code = NAN
         else:
             self.t.callbacks.on_batch(epoch, batch + 1, self.t.config.steps_per_epoch, loss)
-            code = _CANCEL if self.t.cancel.is_set() else _TIME_UP if self.t.out_of_time() else _GO
+            code = CANCEL if self.t.cancel.is_set() else TIME_UP if self.t.out_of_time() else GO
         own = code
         if self.t.agree is not None:  # every worker stops at the same batch, or the next all-reduce waits
             code, self.t.shared_elapsed = self.t.agree(code, self.t.local_elapsed())
-        if code == _GO:
+        if code == GO:
             return
         self.model.stop_training = True
-        if code == _NAN:
-            self.t.stop_reason = ("failed", self.t.nan_message(loss, epoch, batch + 1) if own == _NAN else
+        if code == NAN:
+            self.t.stop_reason = ("failed", self.t.nan_message(loss, epoch, batch + 1) if own == NAN else
                                   f"another worker's loss became NaN at epoch {epoch}, batch {batch + 1}")
-        elif code == _CANCEL:
+        elif code == CANCEL:
             self.t.stop_reason = ("cancelled", f"cancelled during epoch {epoch}"
-                                  + ("" if own == _CANCEL else " (on another worker)"))
+                                  + ("" if own == CANCEL else " (on another worker)"))
         else:  # stop now; on_epoch_end still validates this partial epoch
             self.t.time_up = True
 
@@ -333,81 +249,12 @@ class _Bridge(keras.callbacks.Callback):
             return
         self.t.end_epoch(epoch + 1, float((logs or {}).get("loss", float("nan"))),
                          time.perf_counter() - self._epoch_start)
-        cancel = _CANCEL if self.t.cancel.is_set() else _GO
+        cancel = CANCEL if self.t.cancel.is_set() else GO
         if self.t.agree is not None:
             cancel, self.t.shared_elapsed = self.t.agree(cancel, self.t.local_elapsed())
-        if cancel == _CANCEL:
+        if cancel == CANCEL:
             self.t.stop_reason = ("cancelled", f"cancelled after epoch {epoch + 1}")
             self.model.stop_training = True
-
-
-# what a batch's end decides; across workers the largest wins
-_GO, _TIME_UP, _CANCEL, _NAN = 0, 1, 2, 3
-
-
-class _WorkerAgreement:
-    """One all-reduce per batch over all workers of (which stop codes were raised, elapsed
-    seconds): a cancel, NaN or spent budget on one worker stops all at the same batch (the
-    largest code wins), and the learning rate of a time-budgeted run follows one clock (the
-    workers' mean), so the weights stay identical."""
-
-    def __init__(self, strategy):
-        import tensorflow as tf
-
-        self.tf, self.strategy = tf, strategy
-
-    def __call__(self, code: int, elapsed: float) -> tuple[int, float]:
-        tf = self.tf
-        raised = [float(code == c) for c in (_TIME_UP, _CANCEL, _NAN)]
-        local = self.strategy.experimental_distribute_values_from_function(
-            lambda _: tf.constant([*raised, elapsed], tf.float64))
-        total = self.strategy.reduce(tf.distribute.ReduceOp.SUM, local, axis=None).numpy()
-        agreed = max((c for c, n in zip((_TIME_UP, _CANCEL, _NAN), total[:3], strict=True) if n > 0),
-                     default=_GO)
-        return agreed, float(total[3] / self.strategy.num_replicas_in_sync)
-
-
-def _synchronize_batch_norm(model: keras.Model) -> None:
-    """Batch statistics over the global batch, not each replica's share: the same numbers as one
-    device, and moving averages that stay identical on every worker (each worker's own would
-    drift apart, and with them its validation and the model it saves)."""
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.BatchNormalization):
-            layer.synchronized = True
-
-
-def _per_replica_logs(model: keras.Model) -> None:
-    """Second Keras 3 multi-worker fault: fit reduces each replica's scalar logs with
-    ``strategy.reduce("MEAN", v, axis=0)``, which fails on a scalar ("Invalid reduction
-    dimension 0"). Give each log a length-1 axis: the reduce then averages the replicas."""
-    import tensorflow as tf
-
-    step = model.train_step
-    model.train_step = lambda data: {k: tf.reshape(v, (1,)) for k, v in step(data).items()}
-
-
-def _lost_worker_message(error: Exception) -> str | None:
-    """One line for a collective that failed because another worker died, hung or failed."""
-    import tensorflow as tf
-
-    text = str(error)
-    if not isinstance(error, tf.errors.OpError) or "Collective ops is aborted" not in text:
-        return None  # this worker's own failure: raised as it is
-    own = role.index if (role := worker_role()) else -1
-    tasks = sorted({int(t) for t in re.findall(r"/job:worker/replica:\d+/task:(\d+)", text)} - {own})
-    who = ("worker " + ", ".join(map(str, tasks))) if tasks else "another worker"
-    return (f"training stopped: {who} stopped answering ({type(error).__name__}; it died, was killed "
-            "or failed: see its own output)")
-
-
-def _build_from_spec(model: keras.Model, element_spec) -> None:
-    """Work around Keras 3 fit under a tf.distribute strategy: before training it builds the model
-    from a first batch averaged over the replicas with ``strategy.reduce``, which cannot take an
-    (x, y) tuple across workers ("Attempt to convert a value (PerReplica...) to a Tensor",
-    keras-team/keras#20585). Build from the dataset's element spec instead: shapes and dtypes
-    are all that build reads."""
-    build = model._maybe_symbolic_build
-    model._maybe_symbolic_build = lambda iterator=None, data_batch=None: build(data_batch=element_spec)
 
 
 class Trainer:
@@ -442,7 +289,7 @@ class Trainer:
         self.elapsed_before = 0.0  # seconds of the run this one resumes
         self.last_val_seconds = 0.0
         self.time_up = False
-        self.agree: _WorkerAgreement | None = None  # set for a run over several workers
+        self.agree: WorkerAgreement | None = None  # set for a run over several workers
         self.shared_elapsed: float | None = None  # the workers' agreed clock, when self.agree is set
         self.corrector = Corrector(data.class_weights, config.weight_strength) if config.self_correct else None
 
@@ -590,11 +437,11 @@ class Trainer:
             self.callbacks.on_message(f"{type(strategy).__name__} over {replicas} replicas")
             with strategy.scope():
                 self.model = self._build()
-            _synchronize_batch_norm(self.model)
+            synchronize_batch_norm(self.model)
             role = worker_role()
             if role is not None and role.count > 1:
-                _per_replica_logs(self.model)
-                self.agree = _WorkerAgreement(strategy)
+                per_replica_logs(self.model)
+                self.agree = WorkerAgreement(strategy)
                 self.shared_elapsed = self.elapsed_before
         else:
             self.model = self._build()
@@ -614,14 +461,14 @@ class Trainer:
             f"training {length} x {c.steps_per_epoch} steps, batch {c.batch}, crop {c.crop}, loss {c.loss}"
         )
         if strategy is not None:
-            _build_from_spec(self.model, ds.element_spec)
+            build_from_spec(self.model, ds.element_spec)
         self.started = time.perf_counter()
         try:
             self.model.fit(ds, epochs=c.epochs, initial_epoch=start_epoch,
                            steps_per_epoch=c.steps_per_epoch, callbacks=[_Bridge(self)], verbose=0,
                            shuffle=False)
         except Exception as e:
-            lost = _lost_worker_message(e) if self.agree is not None else None
+            lost = lost_worker_message(e) if self.agree is not None else None
             if lost is None:
                 raise
             self.stop_reason = ("failed", lost)

@@ -23,6 +23,7 @@ from segstudio.io.images import read_image
 from segstudio.io.masks import read_mask
 from segstudio.ml.config import DEFAULT_WEIGHT_CLIP, DEFAULT_WEIGHT_SCHEME, TrainConfig
 from segstudio.ml.data import default_ignore_index
+from segstudio.ml.distribute import worker_role
 from segstudio.ml.export import input_spec, write_card
 from segstudio.ml.predict import load_model
 from segstudio.ml.trainer import (
@@ -33,7 +34,6 @@ from segstudio.ml.trainer import (
     Trainer,
     TrainResult,
     read_checkpoint_state,
-    worker_role,
 )
 from segstudio.ml.unet import image_stats
 from segstudio.services.planning import plan_for_project

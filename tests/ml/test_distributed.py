@@ -119,7 +119,10 @@ def test_a_killed_worker_ends_the_others_with_a_message_and_sigterm_ends_a_worke
         assert cluster.wait(0, 120) == 1
         assert time.monotonic() - t0 < 90
     last = cluster.log(0).strip().splitlines()
-    assert any("failed: training stopped: worker 1 stopped answering" in line for line in last[-4:]), last[-6:]
+    # TF's collective all-reduce keeps a multiprocessing ThreadPool whose __del__ may print an
+    # "Exception ignored" traceback at interpreter exit: look past it to the run's last lines
+    ours = [line for line in last if line.startswith(("run ", "model: ", "checkpoint: "))]
+    assert any("failed: training stopped: worker 1 stopped answering" in line for line in ours), last[-30:]
     with open_project(two_copies[0]) as p:
         assert [r.status for r in p.runs()] == ["failed"]
 
