@@ -48,6 +48,8 @@ def run_gui(project: str | None = None, screenshot: str | None = None,
 
     app = make_app()
     window = MainWindow(dialogs=screenshot is None, restore_layout=screenshot is None)
+    if screenshot is not None:  # a picture needs no TensorFlow: exit without waiting for it
+        window.learning.session.query_devices = False
     if screenshot is not None or size is not None or not window.restored_geometry:
         window.resize(*(size or DEFAULT_SIZE))
     window.show()

@@ -74,6 +74,9 @@ class TrainRequest:
     device: str | None
 
 
+DEVICE_WAIT_MS = 600_000
+
+
 class LearningSession(QtCore.QObject):
     projectChanged = QtCore.Signal(bool)  # a project is open; first, before its state arrives
     modelsChanged = QtCore.Signal(object)  # ModelState
@@ -112,6 +115,7 @@ class LearningSession(QtCore.QObject):
         self._training_root: Path | None = None
         self._training_t0 = 0.0
         self._device_job: Worker | None = None
+        self.query_devices = True  # False: never start the TensorFlow device listing (screenshots)
         annotation.projectOpened.connect(self.set_project)
         annotation.imageLoaded.connect(lambda image: self.load_prediction())
         annotation.maskSaved.connect(self._mask_saved)
@@ -390,7 +394,7 @@ class LearningSession(QtCore.QObject):
         if _DEVICES:
             self.devicesReady.emit(_DEVICES[0])
             return
-        if self._device_job is not None:
+        if self._device_job is not None or not self.query_devices:
             return
 
         def ready(info: DeviceInfo) -> None:
@@ -413,4 +417,6 @@ class LearningSession(QtCore.QObject):
                 job.quit()
                 job.wait(ms)
         if self._device_job is not None and self._device_job.is_running:
-            self._device_job.wait(ms)
+            # a QThread destroyed while running aborts the process: the listing child always
+            # ends (it imports TensorFlow and prints), so wait for it, however loaded the machine
+            self._device_job.wait(max(ms, DEVICE_WAIT_MS))
