@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 
-from segstudio.core.plan import WEIGHT_CLIP, WEIGHT_SCHEME
+from segstudio.core.plan import LOSS, LR, WEIGHT_CLIP, WEIGHT_SCHEME
 
 #: loss part -> one line on what it does (CLI help, README); join parts with '+'.
 LOSS_PARTS: dict[str, str] = {
@@ -21,7 +21,7 @@ LOSS_PARTS: dict[str, str] = {
     "tversky": "Tversky loss, alpha=beta=0.5 unless given",
 }
 #: the combinations offered in lists (the panel's loss menu), most useful first
-LOSS_CHOICES: tuple[str, ...] = ("focal+dice", "wce+dice", "ce+dice", "wce", "focal", "dice",
+LOSS_CHOICES: tuple[str, ...] = ("wce+dice", "focal+dice", "ce+dice", "wce", "focal", "dice",
                                  "gdice", "tversky", "wce+gdice", "ce")
 #: loss parts that take the class weights
 WEIGHTED_PARTS = ("wce", "focal")
@@ -35,9 +35,10 @@ LR_SCHEDULES = ("cosine", "constant")
 
 @dataclass
 class TrainConfig:
-    """Every trainer option. These are the fall-backs; ``core.plan`` chooses per data set."""
+    """Every trainer option. ``core.plan`` chooses per data set; these are the values of
+    whatever it does not choose (and of a Trainer built directly, as in the tests)."""
 
-    loss: str = "focal+dice"
+    loss: str = LOSS
     filters: int = 16
     depth: int = 4
     batch_norm: bool = True
@@ -47,12 +48,12 @@ class TrainConfig:
     epochs: int = 10
     steps_per_epoch: int = 50
     minutes: float | None = None  # time budget: train until spent (epochs then only caps it)
-    lr: float = 1e-2
+    lr: float = LR
     lr_schedule: str = "cosine"  # over steps, or over the time budget with ``minutes``
     warmup_steps: int = 20
     clip_norm: float | None = 1.0
     seed: int = 0
-    rare_fraction: float = 0.67
+    rare_fraction: float = 0.5
     repeat_threshold: float = 0.3
     class_power: float = 0.5
     focal_gamma: float = 2.0
