@@ -69,8 +69,9 @@ def register(sub) -> None:
     _recipe_options(t)
     t.add_argument("--epochs", type=positive_int, default=None, metavar="E",
                    help="train exactly E epochs x steps instead of a time budget (with --minutes: a cap)")
-    t.add_argument("--no-self-correct", dest="self_correct", action="store_false", default=None,
-                   help="do not adjust the class weighting when a flood or collapse alarm is raised")
+    t.add_argument("--self-correct", dest="self_correct", action="store_true", default=None,
+                   help="soften the class weighting on a background-flood alarm, strengthen it on a "
+                   "foreground collapse in two epochs running")
     t.add_argument("--seed", type=int, default=None, metavar="N")
     t.add_argument("--resume", type=int, default=None, metavar="RUN", help="continue a run from its checkpoint")
     t.add_argument("--init-from", default=None, metavar="RUN|MODEL",

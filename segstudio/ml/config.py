@@ -58,7 +58,9 @@ class TrainConfig:
     class_power: float = 0.5
     focal_gamma: float = 2.0
     weight_strength: float = 1.0  # class weights ** strength; the trainer lowers it on a flood
-    self_correct: bool = True  # act on collapse/flood alarms (see ml.trainer.Corrector)
+    # act on collapse/flood alarms (ml.correction): off, since no benchmark run raised one
+    # for it to act on (docs/ml.md); --self-correct turns it on
+    self_correct: bool = False
     mixed_precision: str = "auto"  # "auto": only when a GPU is present
     jit_compile: bool | str = False
     prior_init: bool = True  # start the logits at the (weighted) class priors

@@ -198,7 +198,8 @@ def test_the_trainer_records_its_adjustment_when_a_flood_is_raised(data, tmp_pat
 
     monkeypatch.setattr(trainer_module, "collapse_alarm", lambda cm, **kw: "background flood: forced")
     rec = Recorder()
-    t = Trainer(data, TrainConfig(epochs=2, **TINY), model_path=tmp_path / "m.keras", callbacks=rec)
+    t = Trainer(data, TrainConfig(epochs=2, self_correct=True, **TINY), model_path=tmp_path / "m.keras",
+                callbacks=rec)
     t.run()
     assert [r.adjustment is not None for r in rec.epochs] == [True, True]
     assert t.corrector.strength == 0.25 and any("softened" in m for m in rec.messages)
