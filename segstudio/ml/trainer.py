@@ -249,11 +249,13 @@ class _Bridge(keras.callbacks.Callback):
             return
         self.t.end_epoch(epoch + 1, float((logs or {}).get("loss", float("nan"))),
                          time.perf_counter() - self._epoch_start)
-        cancel = CANCEL if self.t.cancel.is_set() else GO
+        own = CANCEL if self.t.cancel.is_set() else GO
+        cancel = own
         if self.t.agree is not None:
-            cancel, self.t.shared_elapsed = self.t.agree(cancel, self.t.local_elapsed())
+            cancel, self.t.shared_elapsed = self.t.agree(own, self.t.local_elapsed())
         if cancel == CANCEL:
-            self.t.stop_reason = ("cancelled", f"cancelled after epoch {epoch + 1}")
+            self.t.stop_reason = ("cancelled", f"cancelled after epoch {epoch + 1}"
+                                  + ("" if own == CANCEL else " (on another worker)"))
             self.model.stop_training = True
 
 

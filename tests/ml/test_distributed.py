@@ -156,7 +156,9 @@ def test_two_logical_devices_match_one_device_loss_and_iou(tmp_path):
     # same global batch split in two: per-replica losses averaged (not summed) and batch norm
     # over the global batch; only the losses' per-replica normalisation differs slightly
     np.testing.assert_allclose(two["losses"], one["losses"], rtol=1e-2)
-    assert two["losses"][0] == pytest.approx(one["losses"][0], rel=1e-3)
+    # (a 2x per-replica scaling error is what this catches; the split batch normalises each
+    # half by its own weights, 0.1-0.3% apart depending on the draw)
+    assert two["losses"][0] == pytest.approx(one["losses"][0], rel=5e-3)
     # per-class IoU over the whole validation split, once: every non-void pixel counted once,
     # the same matrix as a plain copy of the weights gives
     assert np.sum(two["confusion"]) == two["val_pixels"]
