@@ -10,10 +10,12 @@ import numpy as np
 
 from segstudio.core.classes import MAX_SPARSE_ID, VOC_VOID, ClassInfo, ClassTable, load_class_table
 from segstudio.core.errors import BadFileError, ProjectError
+from segstudio.core.fingerprint import ImageFingerprint
 from segstudio.core.split import VAL_PERCENT, path_hash, stratified_split
 from segstudio.core.stats import split_bincount
 from segstudio.io.images import is_image_file, read_image
 from segstudio.io.masks import MaskFormat, check_labels, decode_mask
+from segstudio.services.fingerprint import intensity_percentiles, measure_objects
 from segstudio.store.folders import record_source_folders
 from segstudio.store.project import CountUpdate, Project
 
@@ -50,6 +52,8 @@ class _Pending:
     mask: Path | None = None
     fmt: MaskFormat | None = None
     counts: np.ndarray | None = None  # bincount over all values (before the class table)
+    objects: dict | None = None  # the fingerprint's objects per class (services.fingerprint)
+    intensity: list[float] | None = None
 
 
 def stable_split(rel_path: str, val_percent: int = VAL_PERCENT) -> str:
@@ -134,6 +138,9 @@ def import_folder(
                 item.counts = np.bincount(decoded.labels.reshape(-1))
                 if table is None and item.counts.size > MAX_INFERRED_ID + 1:
                     raise BadFileError(mpath, _sparse_id_problem(item.counts))
+                # the fingerprint while image and mask are decoded (not a second read by reindex)
+                item.objects = measure_objects(decoded.labels, np.flatnonzero(item.counts))
+                item.intensity = intensity_percentiles(arr)
             except BadFileError as e:
                 report.skipped.append((e.path, e.problem))
                 continue
@@ -166,11 +173,11 @@ def import_folder(
             report.labelled += 1
             mc = split_bincount(item.counts, table.num_classes, table.ignore_ids)
             st = item.mask.stat()
-            updates.append(CountUpdate(image_id, mc.pixels, mc.ignored, st.st_size, st.st_mtime))
+            # classes the table counts, as indexing measures them (no ignore classes)
+            objects = {c: v for c, v in item.objects.items() if c < mc.pixels.size and mc.pixels[c] > 0}
+            updates.append(CountUpdate(image_id, mc.pixels, mc.ignored, st.st_size, st.st_mtime,
+                                       ImageFingerprint(image_id, objects, item.intensity)))
     project.set_counts(updates)
-    from segstudio.services.indexing import reindex  # measures the fingerprints
-
-    reindex(project)
     split_by_class_presence(project)
     if progress:
         progress(len(images), len(images))
