@@ -34,6 +34,17 @@ from segstudio.services import corrections, training_setup
 from segstudio.services.training_setup import DEFAULTS, DEFAULTS_ALL, LOSSES, PRESETS
 
 
+def _fraction_spin(hi: float, value: float, tooltip: str) -> QtWidgets.QDoubleSpinBox:
+    """0 .. ``hi`` in steps of 0.05, two decimals."""
+    s = QtWidgets.QDoubleSpinBox()
+    s.setRange(0.0, hi)
+    s.setSingleStep(0.05)
+    s.setDecimals(2)
+    s.setValue(value)
+    s.setToolTip(tooltip)
+    return s
+
+
 def _spin(lo: int, hi: int, value: int, step: int = 1, suffix: str = "") -> QtWidgets.QSpinBox:
     s = QtWidgets.QSpinBox()
     s.setRange(lo, hi)
@@ -126,12 +137,8 @@ class TrainingPanel(QtWidgets.QWidget):
             self.scheme_combo.addItem(name, name)
             self.scheme_combo.setItemData(self.scheme_combo.count() - 1, note, QtCore.Qt.ItemDataRole.ToolTipRole)
         self.scheme_combo.setCurrentText(training_setup.DEFAULT_SCHEME)
-        self.strength_spin = QtWidgets.QDoubleSpinBox()
-        self.strength_spin.setRange(0.0, 2.0)
-        self.strength_spin.setSingleStep(0.05)
-        self.strength_spin.setDecimals(2)
-        self.strength_spin.setValue(DEFAULTS_ALL["weight_strength"])
-        self.strength_spin.setToolTip("Class weights are raised to this power: 1 as computed, 0 unweighted.")
+        self.strength_spin = _fraction_spin(2.0, DEFAULTS_ALL["weight_strength"],
+                                            "Class weights are raised to this power: 1 as computed, 0 unweighted.")
         self.clip_spin = QtWidgets.QDoubleSpinBox()
         self.clip_spin.setRange(1, 1e6)
         self.clip_spin.setValue(training_setup.DEFAULT_CLIP)
@@ -168,12 +175,8 @@ class TrainingPanel(QtWidgets.QWidget):
         budget_row.addWidget(self.minutes_spin, 1)
         budget_row.addWidget(self.fixed_epochs)
         self._row(form, "minutes", "Time budget", budget_row)
-        self.rare_spin = QtWidgets.QDoubleSpinBox()
-        self.rare_spin.setRange(0.0, 1.0)
-        self.rare_spin.setSingleStep(0.05)
-        self.rare_spin.setDecimals(2)
-        self.rare_spin.setValue(DEFAULTS_ALL["rare_fraction"])
-        self.rare_spin.setToolTip("Share of the training crops centred on a pixel of a rare class.")
+        self.rare_spin = _fraction_spin(1.0, DEFAULTS_ALL["rare_fraction"],
+                                        "Share of the training crops centred on a pixel of a rare class.")
         self._row(form, "rare_fraction", "Rare-class crops", self.rare_spin)
         self.epochs_spin = _spin(1, 100000, DEFAULTS["epochs"])
         self.steps_spin = _spin(1, 100000, DEFAULTS["steps_per_epoch"])
