@@ -217,6 +217,8 @@ def main(argv=None) -> int:
     ap.add_argument("--em-minutes", type=float, default=2.5, help="training budget per run, EM set")
     ap.add_argument("--seeds", type=int, default=3, help="seeds for nnunet and plan")
     ap.add_argument("--seed-recipe-seeds", type=int, default=1, help="seeds for the seed recipe")
+    ap.add_argument("--first-seed", type=int, default=0,
+                    help="start at this seed (to run the seeds of one table in several sittings)")
     ap.add_argument("--n", type=int, default=200, help="demo training+validation images")
     ap.add_argument("--test", type=int, default=50, help="demo held-out test images")
     ap.add_argument("--size", type=int, default=256)
@@ -265,7 +267,7 @@ def main(argv=None) -> int:
         print(f"\n== {name}: {project.image_count()} images, {num_classes} classes, {minutes:g} min per run; "
               f"plan: " + ", ".join(f"{c.key}={c.value}" for c in plan.choices), flush=True)
         # seed-major: whatever else loads the machine meanwhile hits every recipe alike
-        todo = [(seed, recipe) for seed in range(max(args.seeds, args.seed_recipe_seeds))
+        todo = [(seed, recipe) for seed in range(args.first_seed, max(args.seeds, args.seed_recipe_seeds))
                 for recipe in args.recipes.split(",")
                 if seed < (args.seed_recipe_seeds if recipe == "seed" else args.seeds)]
         for seed, recipe in todo:
