@@ -10,7 +10,7 @@ Prints median seconds per step, the ratios, and label bytes per batch.
 With ``--plan`` the crop, batch, depth and filters are the demo project's training plan
 (many small crops per step: the case where a per-sample Python pipeline costs most).
 
-    nice python benchmarks/bench_train_step.py            # ~3 min on 2 CPU cores
+    nice python benchmarks/bench_train_step.py            # ~8 min on 2 CPU cores (3 interleaved rounds)
     nice python benchmarks/bench_train_step.py --plan     # the plan's crops
 """
 
@@ -46,9 +46,6 @@ class StepTimer:
 
         self.cb = CB()
 
-    def median(self, warmup: int) -> float:
-        return float(np.median(self.cb.times[warmup:]))
-
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -57,6 +54,7 @@ def main(argv=None) -> int:
     ap.add_argument("--batch", type=int, default=4)
     ap.add_argument("--steps", type=int, default=15)
     ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=3, help="rounds of every variant, interleaved")
     ap.add_argument("--filters", type=int, default=16)
     ap.add_argument("--depth", type=int, default=4)
     ap.add_argument("--plan", action="store_true", help="crop, batch, depth, filters from the training plan")
@@ -95,26 +93,18 @@ def main(argv=None) -> int:
         keras.utils.set_random_seed(0)
         return build_unet(C, 1, args.depth, args.filters, True, 0.0, [70.0], [400.0])
 
-    results = {}
     # in memory: one batch of tensors, no pipeline
     xs = np.stack([load(i % len(recs))[0][:size, :size, None].astype(np.float32) for i in range(B)])
     ys = np.stack([load(i % len(recs))[1][:size, :size] for i in range(B)])
-    m = model()
-    m.compile(keras.optimizers.Adam(1e-3), losses.get("wce+dice", weights, ignore))
-    t = StepTimer()
-    m.fit(tf.data.Dataset.from_tensors((xs, ys)).repeat(), steps_per_epoch=steps, epochs=1,
-          verbose=0, callbacks=[t.cb], shuffle=False)
-    results["memory"] = (t.median(args.warmup), ys.nbytes)
+    memory_model = model()
+    memory_model.compile(keras.optimizers.Adam(1e-3), losses.get("wce+dice", weights, ignore))
 
     # segstudio pipeline, from disk (decoded arrays cached after first read, as in training)
-    m = model()
-    m.compile(keras.optimizers.Adam(1e-3), losses.get("wce+dice", weights, ignore))
+    pipeline_model = model()
+    pipeline_model.compile(keras.optimizers.Adam(1e-3), losses.get("wce+dice", weights, ignore))
     ds = training_dataset(load, CropSampler(counts, rare_fraction=0.5), crop=size, batch=B, channels=1, num_classes=C,
                           seed=0, ignore_index=ignore)
     label_bytes = next(iter(ds.take(1)))[1].numpy().nbytes
-    t = StepTimer()
-    m.fit(ds, steps_per_epoch=steps, epochs=1, verbose=0, callbacks=[t.cb], shuffle=False)
-    results["segstudio"] = (t.median(args.warmup), label_bytes)
 
     # seed: python generator, one-hot float masks reshaped to (H*W, C)
     base = model()
@@ -131,12 +121,24 @@ def main(argv=None) -> int:
             yield x, y
 
     y_bytes = next(gen())[1].nbytes
-    t = StepTimer()
-    seed_model.fit(gen(), steps_per_epoch=steps, epochs=1, verbose=0, callbacks=[t.cb])
-    results["seed"] = (t.median(args.warmup), y_bytes)
+    variants = {
+        "memory": (memory_model, lambda: tf.data.Dataset.from_tensors((xs, ys)).repeat(), ys.nbytes),
+        "segstudio": (pipeline_model, lambda: ds, label_bytes),
+        "seed": (seed_model, gen, y_bytes),
+    }
+    # rounds of (memory, segstudio, seed): load that comes and goes on a shared machine
+    # hits every variant alike; each fit() starts a fresh iterator, so no batch is prefetched
+    # while another variant runs
+    times: dict[str, list[float]] = {k: [] for k in variants}
+    for _ in range(args.rounds):
+        for name, (m, data, _) in variants.items():
+            t = StepTimer()
+            m.fit(data(), steps_per_epoch=steps, epochs=1, verbose=0, callbacks=[t.cb], shuffle=False)
+            times[name] += t.cb.times[args.warmup:]
+    results = {k: (float(np.median(times[k])), variants[k][2]) for k in variants}
 
     print(f"U-Net {args.filters} filters depth {args.depth}, batch {B} x {size}x{size}, "
-          f"median of {args.steps} steps after {args.warmup} warm-up")
+          f"median of {args.rounds} rounds x {args.steps} steps, each after {args.warmup} warm-up")
     for k, (s, nbytes) in results.items():
         print(f"{k:>10}: {s * 1000:8.1f} ms/step   labels {nbytes / 2**20:8.2f} MiB/batch")
     mem = results["memory"][0]
