@@ -10,7 +10,7 @@ import numpy as np
 from segstudio.core.classes import ClassTable
 
 #: predicted classes named in the legend (the largest first); the rest are counted
-LEGEND_CLASSES = 8
+LEGEND_CLASSES = 5
 
 
 def predicted_classes(classes: np.ndarray, hidden=frozenset()) -> list[int]:
@@ -26,11 +26,10 @@ def prediction_legend(table: ClassTable, classes: np.ndarray | None, view: str, 
     if classes is None or view == "mask":
         return ""
     if view == "both":
-        head = ("Mask: filled, with a solid edge. Prediction: <b>outlines</b> (2 px, on both sides of "
-                "each predicted border) in the predicted class's colour:")
+        head = "Mask: fill + 1-px edge · prediction: <b>2-px outlines</b>"
         mark = "□"
     else:
-        head = "Prediction filled in the predicted class's colour (the mask is hidden):"
+        head = "Prediction: <b>filled</b> (mask hidden)"
         mark = "■"
     ids = predicted_classes(classes, hidden)
     items = []

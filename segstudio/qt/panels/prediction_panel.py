@@ -175,6 +175,7 @@ class PredictionPanel(QtWidgets.QWidget):
         lay.addStretch(1)
         self._update_buttons()
         self.scores_label.setText("No prediction for this image yet.\n\n\n")  # room for four lines
+        self.outline_legend.setText("<br><br>")  # room for the legend's three lines
         self.setMinimumHeight(self.sizeHint().height())
 
     # -- state from the LearningSession ---------------------------------------------------------

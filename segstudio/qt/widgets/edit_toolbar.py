@@ -114,6 +114,7 @@ class EditToolBar(QtWidgets.QToolBar):
         self.opacity_slider.setRange(0, 100)
         self.opacity_slider.setValue(55)
         self.opacity_slider.setMaximumWidth(90)
+        self.opacity_slider.setMinimumWidth(60)
         self.opacity_slider.setToolTip("Overlay opacity")
         self.opacity_slider.valueChanged.connect(lambda v: self.opacityChanged.emit(v / 100))
         self.addWidget(self.opacity_slider)
