@@ -150,3 +150,29 @@ def test_paint_over_background_only_keeps_the_classes_painted(window, qtbot):
     drag(qtbot, win, [(x + 0.5, y + 0.5), (x + 1.5, y + 0.5)])
     around = model.labels[y - 10:y + 11, x - 10:x + 11]
     assert (around == 2).sum() == 29 and (around == 9).sum() > 200  # the class-2 dab is kept
+
+
+def test_readout_and_legend_texts():
+    from segstudio.core.classes import ClassInfo, ClassTable
+    from segstudio.qt.cursor_readout import cursor_text
+    from segstudio.qt.panels.prediction_legend import prediction_legend
+
+    table = ClassTable([ClassInfo(0, "background", (0, 0, 0)), ClassInfo(3, "vesicle", (255, 0, 0)),
+                        ClassInfo(4, "mito", (0, 0, 255))])
+    labels = np.zeros((4, 4), np.uint8)
+    labels[1, 2] = 3
+    classes = np.full((4, 4), 4, np.uint8)
+    classes[1, 2] = 3
+    conf = np.full((4, 4), 0.5, np.float32)
+    conf[1, 2] = 0.874
+    pred = CachedPrediction(1, classes, conf, None)
+    pixels = np.arange(16, dtype=np.uint8).reshape(4, 4)
+    assert cursor_text(2, 1, pixels, labels, table, pred) == (
+        "x 2, y 1   value 6   mask: 3 vesicle · predicted: 3 vesicle 87%")
+    assert cursor_text(2, 1, pixels, labels, table) == "x 2, y 1   value 6   mask: 3 vesicle"
+    assert cursor_text(-1, -1, pixels, labels, table, pred) == ""
+    legend = prediction_legend(table, classes, "both")
+    assert "outlines" in legend and legend.index("4&nbsp;mito") < legend.index("3&nbsp;vesicle")  # most first
+    assert "#0000ff" in legend.lower()
+    assert "vesicle" not in prediction_legend(table, classes, "both", hidden={3})
+    assert prediction_legend(table, classes, "mask") == "" and prediction_legend(table, None, "both") == ""
