@@ -11,7 +11,7 @@ import time
 from PySide6 import QtCore, QtGui
 
 from segstudio.core.class_keys import DigitBuffer, step_class
-from segstudio.core.tools import Tool
+from segstudio.core.tools import ACCEPT_TOOLS, Tool
 from segstudio.qt.cursor_readout import class_name
 from segstudio.qt.shortcuts import CLASS_DIGIT_KEYS, NEXT_CLASS_KEY, PREVIOUS_CLASS_KEY
 
@@ -27,6 +27,7 @@ class EditWiring(QtCore.QObject):
         tb.connectivityChanged.connect(c.set_connectivity)
         tb.paintOverChanged.connect(c.set_paint_over)
         tb.contourToggled.connect(c.set_contour_only)
+        tb.toolChosen.connect(self._tool_chosen)
         c.set_tolerance(tb.tolerance_spin.value())
         panel.hiddenRequested.connect(s.set_hidden_classes)
         s.hiddenClassesChanged.connect(c.set_hidden_classes)
@@ -65,6 +66,11 @@ class EditWiring(QtCore.QObject):
         self.window.choose_class(class_id)
         self.window.statusBar().showMessage(f"Painting with class {class_name(self.window.session.table, class_id)}",
                                             2500)
+
+    def _tool_chosen(self, tool: Tool) -> None:
+        if tool in ACCEPT_TOOLS and self.window.canvas.driver.prediction is None:
+            self.window.statusBar().showMessage(
+                "No prediction is shown for this image: predict it first (Predictions panel)", 5000)
 
     def choose_tool(self, tool: Tool) -> None:
         """What a tool button does (the tool bar stays the one place that shows the tool)."""

@@ -73,6 +73,7 @@ def test_typed_digits_select_class_17_and_period_comma_step(window, qtbot):
     assert win.canvas.settings.label == 17
     assert win.toolbar.class_combo.currentData() == 17 and win.class_panel.selected_class() == 17
     assert "17" in win.statusBar().currentMessage()
+    assert win.canvas.brush_class_ring.pen().color().getRgb()[:3] == win.session.table.get(17).color
     qtbot.keyClick(win, Qt.Key.Key_Period)
     assert win.canvas.settings.label == 18
     qtbot.keyClick(win, Qt.Key.Key_Comma)

@@ -93,10 +93,14 @@ class ImageCanvas(pg.GraphicsView):
         self.brush_outline.setZValue(100)
         self.brush_outline.setVisible(False)
         self.viewbox.addItem(self.brush_outline, ignoreBounds=True)
+        # a ring in the paint class's colour inside the white outline: which class is painted
+        self.brush_class_ring = QtWidgets.QGraphicsEllipseItem(self.brush_outline)
+        self.brush_class_ring.setPen(self._ring_pen((255, 255, 255)))
         self.polygon_preview = pg.PlotCurveItem(pen=pg.mkPen((255, 255, 0), width=1.5))
         self.polygon_preview.setZValue(101)
         self.viewbox.addItem(self.polygon_preview, ignoreBounds=True)
         self.model: MaskModel | None = None
+        self._table = ClassTable([])
         self.driver = ToolDriver(MaskModel(np.zeros((1, 1), np.uint8)), ToolSettings(), self._picked)
         self._unsubscribe = None
         self._pixels: np.ndarray | None = None
@@ -113,8 +117,10 @@ class ImageCanvas(pg.GraphicsView):
         return self._pixels
 
     def set_table(self, table: ClassTable) -> None:
+        self._table = table
         self.mask_overlay.set_table(table)
         self.mask_contour.set_table(table)
+        self.set_label(self.settings.label)
 
     def set_hidden_classes(self, class_ids) -> None:
         """Leave these classes out of the mask overlay."""
@@ -215,6 +221,15 @@ class ImageCanvas(pg.GraphicsView):
 
     def set_label(self, label: int) -> None:
         self.driver.settings.label = label
+        info = self._table.get(label)
+        self.brush_class_ring.setPen(self._ring_pen(info.color if info is not None else (255, 255, 255)))
+
+    @staticmethod
+    def _ring_pen(rgb) -> QtGui.QPen:
+        pen = QtGui.QPen(QtGui.QColor(*rgb))
+        pen.setCosmetic(True)
+        pen.setWidthF(2.0)
+        return pen
 
     def set_tolerance(self, tolerance: float) -> None:
         self.driver.settings.tolerance = float(tolerance)
@@ -324,3 +339,6 @@ class ImageCanvas(pg.GraphicsView):
         if brushy:
             r = self.settings.radius
             self.brush_outline.setRect(QtCore.QRectF(x - r, y - r, 2 * r, 2 * r))
+            self.brush_class_ring.setVisible(self.settings.tool == Tool.BRUSH)
+            inner = max(r - 0.35, 0.1)  # just inside, in image pixels
+            self.brush_class_ring.setRect(QtCore.QRectF(x - inner, y - inner, 2 * inner, 2 * inner))
