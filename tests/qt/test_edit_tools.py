@@ -177,3 +177,14 @@ def test_readout_and_legend_texts():
     assert "#0000ff" in legend.lower()
     assert "vesicle" not in prediction_legend(table, classes, "both", hidden={3})
     assert prediction_legend(table, classes, "mask") == "" and prediction_legend(table, None, "both") == ""
+
+
+def test_accept_tool_without_a_prediction_says_so_and_paints_nothing(window, qtbot):
+    win = window
+    before = win.session.model.labels.copy()
+    qtbot.keyClick(win, Qt.Key.Key_L)
+    assert win.canvas.settings.tool == Tool.ACCEPT_LASSO
+    assert "No prediction" in win.statusBar().currentMessage()
+    drag(qtbot, win, [(20, 20), (60, 20), (60, 50), (20, 50)])
+    np.testing.assert_array_equal(win.session.model.labels, before)
+    assert win.session.model.undo_depth == 0
