@@ -151,6 +151,7 @@ class MaskModel:
         self._saved_serial = 0
         self._pending: list[tuple[np.ndarray, np.ndarray, Rect]] | None = None  # (indices, old, rect)
         self._pending_label = ""
+        self._only_over: int | None = None  # preserve labels: the stroke changes only this class
         self._stroke_depth = 0
         self._labels = self._check(labels)
 
@@ -236,18 +237,23 @@ class MaskModel:
 
     # -- strokes ----------------------------------------------------------------
     @contextmanager
-    def stroke(self, label: str = "edit") -> Iterator[None]:
-        """Group every change inside the block into one undo step."""
-        self.begin_stroke(label)
+    def stroke(self, label: str = "edit", only_over: int | None = None) -> Iterator[None]:
+        """Group every change inside the block into one undo step.
+
+        ``only_over``: preserve labels (napari's ``preserve_labels``) -- the step changes only
+        pixels of that class (0: only background); None changes any pixel.
+        """
+        self.begin_stroke(label, only_over)
         try:
             yield
         finally:
             self.end_stroke()
 
-    def begin_stroke(self, label: str = "edit") -> None:
+    def begin_stroke(self, label: str = "edit", only_over: int | None = None) -> None:
         if self._stroke_depth == 0:
             self._pending = []
             self._pending_label = label
+            self._only_over = only_over
         self._stroke_depth += 1
 
     def end_stroke(self) -> EditRecord | None:
@@ -258,6 +264,7 @@ class MaskModel:
         if self._stroke_depth:
             return None
         pending, self._pending = self._pending or [], None
+        self._only_over = None
         if not pending:
             return None
         rect = EMPTY
@@ -313,6 +320,8 @@ class MaskModel:
         vals = np.asarray(values, dtype=self._labels.dtype)
         old = flat[flat_idx]
         changed = old != vals
+        if self._only_over is not None:
+            changed &= old == self._only_over
         if not changed.all():  # (a fill changes every pixel it selects: no compress needed)
             if not changed.any():
                 return EMPTY
@@ -328,13 +337,24 @@ class MaskModel:
         self._emit(rect, ChangeReason.EDIT)
         return rect
 
-    def _write_region(self, rect: Rect, inside: np.ndarray, value: int) -> Rect:
-        """Set ``value`` where boolean ``inside`` (shape of ``rect``) is True."""
+    def _write_region(self, rect: Rect, inside: np.ndarray, value: int | np.ndarray) -> Rect:
+        """Set ``value`` (a scalar, or a mask-shaped array to copy from) where boolean
+        ``inside`` (shape of ``rect``) is True."""
         if rect.empty or not inside.any():
             return EMPTY
         rr, cc = np.nonzero(inside)
         flat = (rr + rect.top) * self.shape[1] + (cc + rect.left)
+        if np.ndim(value):
+            value = np.asarray(value)[rect.slices][inside].astype(self._labels.dtype, copy=False)
         return self._write(flat.astype(np.int64), value, rect)
+
+    def assign_region(self, rect: Rect, inside: np.ndarray, values: int | np.ndarray) -> Rect:
+        """Like :meth:`assign` for a region given as a rectangle and its boolean ``inside``
+        (what :func:`capsule_region` and :func:`rasterize_polygon` return): the cheap path
+        for brush-sized regions of large masks."""
+        if np.ndim(values) and np.shape(values) != self.shape:
+            raise ValueError(f"values shape {np.shape(values)} != mask shape {self.shape}")
+        return self._write_region(rect.clip(self.shape), inside, values)
 
     # -- painting -----------------------------------------------------------------
     def _check_value(self, value: int) -> int:
@@ -350,31 +370,9 @@ class MaskModel:
         under each end point always is, so a radius below 0.5 still paints one pixel.
         """
         value = self._check_value(value)
-        (x0, y0), (x1, y1) = p0, p1
-        r = max(float(radius), 0.0)
-        h, w = self.shape
-        box = Rect(
-            int(np.floor(min(y0, y1) - r)),
-            int(np.floor(min(x0, x1) - r)),
-            int(np.floor(max(y0, y1) + r)) + 1,
-            int(np.floor(max(x0, x1) + r)) + 1,
-        ).clip((h, w))
+        box, inside = capsule_region(p0, p1, radius, self.shape)
         if box.empty:
             return EMPTY
-        ys = np.arange(box.top, box.bottom, dtype=np.float64)[:, None] + 0.5
-        xs = np.arange(box.left, box.right, dtype=np.float64)[None, :] + 0.5
-        dx, dy = x1 - x0, y1 - y0
-        seg2 = dx * dx + dy * dy
-        if seg2 > 0:
-            t = np.clip(((xs - x0) * dx + (ys - y0) * dy) / seg2, 0.0, 1.0)
-            d2 = (xs - (x0 + t * dx)) ** 2 + (ys - (y0 + t * dy)) ** 2
-        else:
-            d2 = (xs - x0) ** 2 + (ys - y0) ** 2
-        inside = d2 <= r * r
-        for px, py in ((x0, y0), (x1, y1)):
-            rr, cc = int(np.floor(py)) - box.top, int(np.floor(px)) - box.left
-            if 0 <= rr < box.height and 0 <= cc < box.width:
-                inside[rr, cc] = True
         return self._write_region(box, inside, value)
 
     def flood_fill(self, x: float, y: float, value: int, *, connectivity: int = 4) -> Rect:
@@ -487,6 +485,37 @@ def _connected_runs(labels: np.ndarray, row: int, col: int, connectivity: int) -
                     starts = np.flatnonzero(cand & ~np.concatenate(([False], cand[:-1])))
                     stack.extend((nr, lo + int(s)) for s in starts)
     return runs
+
+
+def capsule_region(p0: Point, p1: Point, radius: float, shape: tuple[int, int]) -> tuple[Rect, np.ndarray]:
+    """Bounding rectangle (clipped to ``shape``) and boolean mask of the pixels a round brush
+    of ``radius`` swept from p0 to p1 covers (see :meth:`MaskModel.paint_segment`)."""
+    (x0, y0), (x1, y1) = p0, p1
+    r = max(float(radius), 0.0)
+    h, w = shape
+    box = Rect(
+        int(np.floor(min(y0, y1) - r)),
+        int(np.floor(min(x0, x1) - r)),
+        int(np.floor(max(y0, y1) + r)) + 1,
+        int(np.floor(max(x0, x1) + r)) + 1,
+    ).clip((h, w))
+    if box.empty:
+        return box, np.zeros((0, 0), bool)
+    ys = np.arange(box.top, box.bottom, dtype=np.float64)[:, None] + 0.5
+    xs = np.arange(box.left, box.right, dtype=np.float64)[None, :] + 0.5
+    dx, dy = x1 - x0, y1 - y0
+    seg2 = dx * dx + dy * dy
+    if seg2 > 0:
+        t = np.clip(((xs - x0) * dx + (ys - y0) * dy) / seg2, 0.0, 1.0)
+        d2 = (xs - (x0 + t * dx)) ** 2 + (ys - (y0 + t * dy)) ** 2
+    else:
+        d2 = (xs - x0) ** 2 + (ys - y0) ** 2
+    inside = d2 <= r * r
+    for px, py in ((x0, y0), (x1, y1)):
+        rr, cc = int(np.floor(py)) - box.top, int(np.floor(px)) - box.left
+        if 0 <= rr < box.height and 0 <= cc < box.width:
+            inside[rr, cc] = True
+    return box, inside
 
 
 def rasterize_polygon(points: Sequence[Point], shape: tuple[int, int]) -> tuple[Rect, np.ndarray]:

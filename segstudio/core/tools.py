@@ -5,6 +5,10 @@ following :class:`PointerEvent`, and reads back a :class:`ToolFeedback` (a polyg
 preview, a picked label). The generator returns when the gesture ends. Each gesture is
 one undo step on the :class:`~segstudio.core.editing.MaskModel`.
 
+Painting tools (brush, fill, wand, polygon) honour ``ToolSettings.paint_over`` (preserve
+labels); the eraser erases anything. The accept tools copy the shown prediction (the driver's
+``prediction``) into the mask under a brush stroke or inside a lasso/polygon.
+
 The canvas converts Qt mouse events into ``PointerEvent`` in image coordinates (x to
 the right, y down, pixel (r, c) covering [c, c+1) x [r, r+1)); tests send fake ones.
 """
@@ -16,7 +20,10 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from segstudio.core.editing import MaskModel, Point
+import numpy as np
+
+from segstudio.core.editing import MaskModel, Point, capsule_region, rasterize_polygon
+from segstudio.core.regions import wand_region
 
 
 @dataclass(frozen=True)
@@ -38,7 +45,10 @@ class Tool(StrEnum):
     ERASER = "eraser"
     FILL = "fill"
     POLYGON = "polygon"
+    WAND = "wand"
     PICKER = "picker"
+    ACCEPT_BRUSH = "accept-brush"
+    ACCEPT_LASSO = "accept-lasso"
 
     @property
     def shortcut(self) -> str:
@@ -49,14 +59,22 @@ class Tool(StrEnum):
         return TOOL_TITLES[self]
 
 
-TOOL_SHORTCUTS = {Tool.BRUSH: "B", Tool.ERASER: "E", Tool.FILL: "F", Tool.POLYGON: "P", Tool.PICKER: "I"}
+TOOL_SHORTCUTS = {Tool.BRUSH: "B", Tool.ERASER: "E", Tool.FILL: "F", Tool.POLYGON: "P", Tool.WAND: "W",
+                  Tool.PICKER: "I", Tool.ACCEPT_BRUSH: "A", Tool.ACCEPT_LASSO: "L"}
 TOOL_TITLES = {
     Tool.BRUSH: "Brush",
     Tool.ERASER: "Eraser",
     Tool.FILL: "Flood fill",
     Tool.POLYGON: "Polygon / lasso fill",
+    Tool.WAND: "Magic wand (fill similar intensities)",
     Tool.PICKER: "Class picker",
+    Tool.ACCEPT_BRUSH: "Accept brush (paint the prediction in)",
+    Tool.ACCEPT_LASSO: "Accept lasso (prediction inside a drawn region)",
 }
+#: tools that paint with the round brush (the canvas shows its outline)
+BRUSH_TOOLS = frozenset({Tool.BRUSH, Tool.ERASER, Tool.ACCEPT_BRUSH})
+#: tools that copy the shown prediction into the mask
+ACCEPT_TOOLS = frozenset({Tool.ACCEPT_BRUSH, Tool.ACCEPT_LASSO})
 
 MIN_BRUSH, MAX_BRUSH = 1, 512
 
@@ -79,6 +97,8 @@ class ToolSettings:
     size: int = 9
     eraser_label: int = 0
     connectivity: int = 4
+    tolerance: float = 10.0  # magic wand: intensity distance still counted as similar
+    paint_over: int | None = None  # preserve labels: paint only over this class (0: background); None: any
 
     @property
     def radius(self) -> float:
@@ -97,25 +117,59 @@ class ToolFeedback:
 ToolGen = Generator[ToolFeedback, PointerEvent, None]
 
 
-def brush_gesture(model: MaskModel, press: PointerEvent, value: int, radius: float) -> ToolGen:
+def brush_gesture(model: MaskModel, press: PointerEvent, value: int, radius: float,
+                  only_over: int | None = None) -> ToolGen:
     """Paint a capsule between consecutive pointer positions until release."""
-    with model.stroke("erase" if value == 0 else "paint"):
+    return stroke_gesture(model, press, lambda a, b: model.paint_segment(a, b, radius, value),
+                          "erase" if value == 0 else "paint", only_over)
+
+
+def accept_brush_gesture(model: MaskModel, press: PointerEvent, prediction: np.ndarray, radius: float) -> ToolGen:
+    """Copy the predicted classes under the brush into the mask, one undo step per stroke."""
+
+    def accept(p0: Point, p1: Point) -> None:
+        box, inside = capsule_region(p0, p1, radius, model.shape)
+        model.assign_region(box, inside, prediction)
+
+    return stroke_gesture(model, press, accept, "accept prediction")
+
+
+def stroke_gesture(model: MaskModel, press: PointerEvent, segment, label: str,
+                   only_over: int | None = None) -> ToolGen:
+    """Call ``segment(p0, p1)`` between consecutive pointer positions until release."""
+    with model.stroke(label, only_over):
         last = press.pos
-        model.paint_segment(last, last, radius, value)
+        segment(last, last)
         while True:
             ev = yield ToolFeedback(active=True)
             if ev.kind == "move" and ev.button != "none":
-                model.paint_segment(last, ev.pos, radius, value)
+                segment(last, ev.pos)
                 last = ev.pos
             elif ev.kind == "release":
                 if ev.pos != last:
-                    model.paint_segment(last, ev.pos, radius, value)
+                    segment(last, ev.pos)
                 return
 
 
-def fill_gesture(model: MaskModel, press: PointerEvent, value: int, connectivity: int) -> ToolGen:
-    with model.stroke("fill"):
+def fill_gesture(model: MaskModel, press: PointerEvent, value: int, connectivity: int,
+                 only_over: int | None = None) -> ToolGen:
+    with model.stroke("fill", only_over):
         model.flood_fill(press.x, press.y, value, connectivity=connectivity)
+    yield ToolFeedback()
+
+
+def wand_gesture(model: MaskModel, press: PointerEvent, image: np.ndarray, value: int, tolerance: float,
+                 connectivity: int, only_over: int | None = None) -> ToolGen:
+    """Fill the connected pixels whose image intensity is within ``tolerance`` of the clicked one."""
+    r, c = int(np.floor(press.y)), int(np.floor(press.x))
+    region = wand_region(image, r, c, tolerance, connectivity)
+    if region.shape == model.shape and region.any():
+        with model.stroke("wand", only_over):
+            model.assign(region, value)
+    yield ToolFeedback()
+
+
+def _nothing() -> ToolGen:
     yield ToolFeedback()
 
 
@@ -127,12 +181,34 @@ CLOSE_DISTANCE = 4.0  # image pixels: a click this close to the first vertex clo
 LASSO_MIN_STEP = 1.0  # image pixels between recorded lasso points
 
 
-def polygon_gesture(model: MaskModel, press: PointerEvent, value: int) -> ToolGen:
+def polygon_gesture(model: MaskModel, press: PointerEvent, value: int, only_over: int | None = None) -> ToolGen:
     """Clicks add vertices; dragging records a freehand lasso.
 
     The shape closes (and fills) on a double click, Enter ('finish'), a click near the first
     vertex, or the release that ends a lasso drag. Closing the generator cancels.
     """
+
+    def fill(points: list[Point]) -> None:
+        with model.stroke("polygon", only_over):
+            model.fill_polygon(points, value)
+
+    return shape_gesture(press, fill)
+
+
+def accept_lasso_gesture(model: MaskModel, press: PointerEvent, prediction: np.ndarray) -> ToolGen:
+    """A polygon or freehand lasso, drawn as with the polygon tool; the predicted classes
+    inside it are copied into the mask as one undo step."""
+
+    def accept(points: list[Point]) -> None:
+        box, inside = rasterize_polygon(points, model.shape)
+        with model.stroke("accept prediction"):
+            model.assign_region(box, inside, prediction)
+
+    return shape_gesture(press, accept)
+
+
+def shape_gesture(press: PointerEvent, close) -> ToolGen:
+    """Collect a polygon (clicks) or lasso (drag); call ``close(points)`` when it closes."""
     points: list[Point] = [press.pos]
     dragging = True
     dragged = False
@@ -159,8 +235,7 @@ def polygon_gesture(model: MaskModel, press: PointerEvent, value: int) -> ToolGe
         elif ev.kind in ("double", "finish"):
             break
     if len(points) >= 3:
-        with model.stroke("polygon"):
-            model.fill_polygon(points, value)
+        close(points)
     yield ToolFeedback()
 
 
@@ -169,11 +244,15 @@ class ToolDriver:
     """Feeds pointer events to the current tool; the canvas owns one.
 
     ``on_pick`` receives the label the picker read (the view then selects that class).
+    ``image`` is what the wand reads; ``prediction`` the class map the accept tools copy
+    (None: they do nothing).
     """
 
     model: MaskModel
     settings: ToolSettings = field(default_factory=ToolSettings)
     on_pick: Callable[[int], None] | None = None
+    image: np.ndarray | None = None
+    prediction: np.ndarray | None = None
     _gesture: ToolGen | None = None
 
     @property
@@ -197,15 +276,27 @@ class ToolDriver:
         tool = s.tool
         if press.button == "right" and tool == Tool.BRUSH:
             tool = Tool.ERASER  # right-drag with the brush erases
+        m, over = self.model, s.paint_over
         if tool == Tool.BRUSH:
-            return brush_gesture(self.model, press, s.label, s.radius)
+            return brush_gesture(m, press, s.label, s.radius, over)
         if tool == Tool.ERASER:
-            return brush_gesture(self.model, press, s.eraser_label, s.radius)
+            return brush_gesture(m, press, s.eraser_label, s.radius)
         if tool == Tool.FILL:
-            return fill_gesture(self.model, press, s.label, s.connectivity)
+            return fill_gesture(m, press, s.label, s.connectivity, over)
         if tool == Tool.POLYGON:
-            return polygon_gesture(self.model, press, s.label)
-        return picker_gesture(self.model, press)
+            return polygon_gesture(m, press, s.label, over)
+        if tool == Tool.WAND and self.image is not None:
+            return wand_gesture(m, press, self.image, s.label, s.tolerance, s.connectivity, over)
+        if tool in ACCEPT_TOOLS:
+            pred = self.prediction if self.prediction is not None and self.prediction.shape == m.shape else None
+            if pred is None:
+                return _nothing()
+            if tool == Tool.ACCEPT_BRUSH:
+                return accept_brush_gesture(m, press, pred, s.radius)
+            return accept_lasso_gesture(m, press, pred)
+        if tool == Tool.PICKER:
+            return picker_gesture(m, press)
+        return _nothing()
 
     def _advance(self, ev: PointerEvent | None) -> ToolFeedback:
         gen = self._gesture

@@ -37,6 +37,7 @@ class AnnotationSession(QtCore.QObject):
     dirtyChanged = QtCore.Signal(bool)
     historyChanged = QtCore.Signal(bool, bool)  # can undo, can redo
     busy = QtCore.Signal(str, int, int)  # what, done, total (total 0 = finished)
+    hiddenClassesChanged = QtCore.Signal(object)  # frozenset of class ids the overlays leave out
 
     def __init__(self, errors: ErrorReporter, parent: QtCore.QObject | None = None):
         super().__init__(parent)
@@ -51,6 +52,7 @@ class AnnotationSession(QtCore.QObject):
         self.ask_unsaved: Callable[[], str] | None = None
         self._last_dirty = False
         self._workers: list = []
+        self.hidden_classes: frozenset[int] = frozenset()
 
     # -- project --------------------------------------------------------------
     def open_project(self, folder: str | Path) -> bool:
@@ -75,6 +77,7 @@ class AnnotationSession(QtCore.QObject):
             self.project.close()
         self.project = None
         self.totals = None
+        self.set_hidden_classes(())  # another project, another table
 
     def images(self) -> list[ImageRecord]:
         if self.project is None:
@@ -202,6 +205,13 @@ class AnnotationSession(QtCore.QObject):
             self.model.redo()
 
     # -- classes --------------------------------------------------------------------
+    def set_hidden_classes(self, class_ids) -> None:
+        """Which classes the overlays leave out (a view setting: the masks are untouched)."""
+        hidden = frozenset(int(i) for i in class_ids)
+        if hidden != self.hidden_classes:
+            self.hidden_classes = hidden
+            self.hiddenClassesChanged.emit(hidden)
+
     def _reload_classes(self) -> None:
         assert self.project is not None
         self.table = self.project.class_table()

@@ -11,12 +11,14 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from segstudio.core.tools import Tool
 from segstudio.qt.annotation_session import AnnotationSession
 from segstudio.qt.canvas.image_canvas import ImageCanvas, default_levels
+from segstudio.qt.cursor_readout import cursor_text
 from segstudio.qt.dialogs.help_dialogs import AboutDialog, ImbalanceHelpDialog, ShortcutsDialog
 from segstudio.qt.dialogs.project_dialogs import (
     NewProjectDialog,
     NewProjectRequest,
     show_import_report,
 )
+from segstudio.qt.edit_wiring import install_edit_wiring
 from segstudio.qt.errors import ErrorReporter
 from segstudio.qt.icons import svg_icon
 from segstudio.qt.learning_docks import install_learning
@@ -59,6 +61,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._build_menus()
         self._connect()
         self.learning = install_learning(self)  # training, runs, predictions, review queue, export
+        self.edit_wiring = install_edit_wiring(self)  # wand, paint over, class visibility and keys
         for name in ("classes", "statistics"):  # the annotation panels in front by default
             self.docks[name].raise_()
         for act, icon in ((self.save_action, "save"), (self.undo_action, "undo"), (self.redo_action, "redo")):
@@ -141,11 +144,6 @@ class MainWindow(QtWidgets.QMainWindow):
         edit.addSeparator()
         self._action(edit, "Close polygon", self.canvas.finish_gesture, ["Return", "Enter"])
         self._action(edit, "Cancel polygon", self.canvas.cancel_gesture, "Escape")
-        for n in range(10):
-            act = QtGui.QAction(self)
-            act.setShortcut(QtGui.QKeySequence(str(n)))
-            act.triggered.connect(lambda _=False, cid=n: self.choose_class(cid))
-            self.addAction(act)
         view = self.menuBar().addMenu("&View")
         self._action(view, "Next image", lambda: self.image_list.step(+1), ["PgDown", "Ctrl+Right"])
         self._action(view, "Previous image", lambda: self.image_list.step(-1), ["PgUp", "Ctrl+Left"])
@@ -363,15 +361,9 @@ class MainWindow(QtWidgets.QMainWindow):
 
     # -- status -----------------------------------------------------------------------------
     def _cursor_moved(self, x: int, y: int) -> None:
-        px, model = self.canvas.pixels, self.session.model
-        if x < 0 or px is None or model is None:
-            self.cursor_label.setText("")
-            return
-        value = px[y, x]
-        value_text = ", ".join(str(v) for v in value) if np.ndim(value) else f"{value:g}" if px.dtype.kind == "f" else str(value)
-        cid = int(model.labels[y, x])
-        info = self.session.table.get(cid)
-        self.cursor_label.setText(f"x {x}, y {y}   value {value_text}   class {cid} {info.name if info else '?'}")
+        model, learning = self.session.model, getattr(self, "learning", None)
+        self.cursor_label.setText(cursor_text(x, y, self.canvas.pixels, model.labels if model else None,
+                                              self.session.table, learning.session.shown.cached if learning else None))
 
     def _busy(self, what: str, done: int, total: int) -> None:
         """Progress of a background job (merge, import); masks are not editable meanwhile."""

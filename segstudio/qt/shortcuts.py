@@ -1,11 +1,18 @@
 """The one list of keyboard shortcuts the help dialog shows (the actions that define them
-live in main_window and the tool bar; a test checks the two agree). Its own module so
-the help dialog does not import the main window."""
+live in main_window, the tool bar and edit_wiring; a test checks the two agree). Its own
+module so the help dialog does not import the main window."""
+
+#: typed digits select a class by id (1 then 7 quickly: class 17); see core.class_keys
+CLASS_DIGIT_KEYS = tuple("0123456789")
+NEXT_CLASS_KEY = "."
+PREVIOUS_CLASS_KEY = ","
 
 SHORTCUTS = [
-    ("B / E / F / P / I", "Brush, eraser, flood fill, polygon/lasso, class picker"),
+    ("B / E / F / P / W / I", "Brush, eraser, flood fill, polygon/lasso, magic wand, class picker"),
+    ("A / L", "Accept the prediction under a brush stroke / inside a lasso or polygon"),
     ("[  /  ]", "Smaller / larger brush"),
-    ("1 … 9, 0", "Paint class 1 … 9; 0 = background"),
+    ("0 … 9", "Select the class with the id you type: 1 then 7 quickly is class 17; 0 = background"),
+    ("Period / Comma", "Next / previous class ( . and , )"),
     ("Right-drag (brush)", "Erase"),
     ("Enter / Esc", "Close / cancel the polygon"),
     ("Ctrl+Z / Ctrl+Shift+Z", "Undo / redo the last stroke"),

@@ -21,7 +21,7 @@ from pathlib import Path
 APP_ID = "io.github.segstudio.segstudio"
 APP_ICON = "segstudio"
 APP_ICON_SIZES = (16, 24, 32, 48, 64, 128, 256)
-TOOL_ICONS = ("brush", "eraser", "fill", "polygon", "picker", "train", "predict", "export",
+TOOL_ICONS = ("brush", "eraser", "fill", "polygon", "wand", "picker", "accept-brush", "accept-lasso", "train", "predict", "export",
               "undo", "redo", "save")
 PAGE_ICONS = ("open-folder", "open-project", "demo")  # start page buttons, same style
 DESKTOP_FILE = "segstudio.desktop"

@@ -1,5 +1,5 @@
 """Predictions in the window: predict one image in the background, check what the overlay
-layers hold, accept the prediction into the mask (whole / region), save, check the file on
+layers hold, accept the prediction into the mask (whole / lasso), save, check the file on
 disk and the recorded corrections; the review queue; the export dialog."""
 
 from __future__ import annotations
@@ -108,21 +108,21 @@ def test_accept_prediction_into_the_mask_save_and_record_corrections(qtbot, trai
     assert learning.prediction(session.project, image_id).disagreement is not None
 
 
-def test_accept_inside_a_region_only(qtbot, trained_window):
+def test_accept_inside_a_lasso_only(qtbot, trained_window):
+    from tests.qt.test_main_window import drag
+
     win = trained_window
     model = win.session.model
     panel = predict_current(qtbot, win)
     pred = panel.cached.classes
     before = model.labels.copy()
-    panel.region_button.setChecked(True)
-    panel.region.setPos((0, 0))
-    panel.region.setSize((20, 12))
-    region = panel.region_mask()
-    assert region.sum() == 20 * 12 and region[:12, :20].all()
-    panel.accept(region)
+    assert panel.accept_lasso_button.isEnabled()
+    panel.accept_lasso_button.click()
+    drag(qtbot, win, [(0, 0), (10, 0), (20, 0), (20, 6), (20, 12), (10, 12), (0, 12)])
     np.testing.assert_array_equal(model.labels[:12, :20], pred[:12, :20])
     np.testing.assert_array_equal(model.labels[12:, :], before[12:, :])
     np.testing.assert_array_equal(model.labels[:, 20:], before[:, 20:])
+    assert model.undo_depth == (1 if (pred[:12, :20] != before[:12, :20]).any() else 0)
 
 
 def test_review_queue_opens_the_next_image(qtbot, trained_window):

@@ -121,4 +121,4 @@ def test_bracket_steps():
     assert next_brush_size(100, +1) == 115
     assert next_brush_size(100, -1) == 86
     assert next_brush_size(512, +1) == 512
-    assert [t.shortcut for t in Tool] == ["B", "E", "F", "P", "I"]
+    assert [t.shortcut for t in Tool] == ["B", "E", "F", "P", "W", "I", "A", "L"]

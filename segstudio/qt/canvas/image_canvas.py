@@ -15,8 +15,15 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from segstudio.core.classes import ClassTable
 from segstudio.core.editing import ChangeReason, MaskChange, MaskModel
-from segstudio.core.tools import PointerEvent, Tool, ToolDriver, ToolFeedback, ToolSettings
-from segstudio.qt.canvas.overlay import LabelOverlay
+from segstudio.core.tools import (
+    BRUSH_TOOLS,
+    PointerEvent,
+    Tool,
+    ToolDriver,
+    ToolFeedback,
+    ToolSettings,
+)
+from segstudio.qt.canvas.overlay import ContourOverlay, LabelOverlay
 
 _BUTTONS = {
     QtCore.Qt.MouseButton.LeftButton: "left",
@@ -70,8 +77,13 @@ class ImageCanvas(pg.GraphicsView):
         self.image_item = pg.ImageItem(axisOrder="row-major")
         self.image_item.setZValue(0)
         self.viewbox.addItem(self.image_item)
-        self.mask_overlay = LabelOverlay(z=10)
+        self.mask_overlay = LabelOverlay(z=10)  # the fill, at the user's opacity
         self.viewbox.addItem(self.mask_overlay)
+        self.mask_contour = ContourOverlay(opacity=1.0, z=11)  # region borders, (nearly) opaque
+        self.viewbox.addItem(self.mask_contour)
+        self._opacity = self.mask_overlay.opacity()
+        self._overlay_visible = True
+        self.contour_only = False
         # room for more layers (predictions, confidence) with z between 10 and 100
         self.brush_outline = QtWidgets.QGraphicsEllipseItem()
         pen = QtGui.QPen(QtGui.QColor(255, 255, 255, 220))
@@ -81,10 +93,14 @@ class ImageCanvas(pg.GraphicsView):
         self.brush_outline.setZValue(100)
         self.brush_outline.setVisible(False)
         self.viewbox.addItem(self.brush_outline, ignoreBounds=True)
+        # a ring in the paint class's colour inside the white outline: which class is painted
+        self.brush_class_ring = QtWidgets.QGraphicsEllipseItem(self.brush_outline)
+        self.brush_class_ring.setPen(self._ring_pen((255, 255, 255)))
         self.polygon_preview = pg.PlotCurveItem(pen=pg.mkPen((255, 255, 0), width=1.5))
         self.polygon_preview.setZValue(101)
         self.viewbox.addItem(self.polygon_preview, ignoreBounds=True)
         self.model: MaskModel | None = None
+        self._table = ClassTable([])
         self.driver = ToolDriver(MaskModel(np.zeros((1, 1), np.uint8)), ToolSettings(), self._picked)
         self._unsubscribe = None
         self._pixels: np.ndarray | None = None
@@ -101,7 +117,15 @@ class ImageCanvas(pg.GraphicsView):
         return self._pixels
 
     def set_table(self, table: ClassTable) -> None:
+        self._table = table
         self.mask_overlay.set_table(table)
+        self.mask_contour.set_table(table)
+        self.set_label(self.settings.label)
+
+    def set_hidden_classes(self, class_ids) -> None:
+        """Leave these classes out of the mask overlay."""
+        self.mask_overlay.set_hidden(class_ids)
+        self.mask_contour.set_hidden(class_ids)
 
     def set_image(self, pixels: np.ndarray | None, model: MaskModel | None, fit: bool = True) -> None:
         """Show an image and edit ``model`` (both None: show nothing)."""
@@ -112,9 +136,10 @@ class ImageCanvas(pg.GraphicsView):
             self._unsubscribe = None
         self._pixels = pixels
         self.model = model
+        self.driver.image = pixels
         if pixels is None:
             self.image_item.clear()
-            self.mask_overlay.set_labels(None)
+            self._set_mask_labels(None)
             return
         if pixels.ndim == 2:
             self.image_item.setImage(pixels, levels=default_levels(pixels), autoLevels=False)
@@ -123,28 +148,51 @@ class ImageCanvas(pg.GraphicsView):
             self.image_item.setImage(pixels, autoLevels=not rgb8, levels=(0, 255) if rgb8 else None)
         if model is not None:
             self.driver.set_model(model)
-            self.mask_overlay.set_labels(model.labels)
+            self._set_mask_labels(model.labels)
             self._unsubscribe = model.subscribe(self._on_mask_change)
         else:
-            self.mask_overlay.set_labels(None)
+            self._set_mask_labels(None)
         if fit:
             self.fit()
 
+    def _set_mask_labels(self, labels: np.ndarray | None) -> None:
+        self.mask_overlay.set_labels(labels)
+        self.mask_contour.set_labels(labels)
+
     def _on_mask_change(self, change: MaskChange) -> None:
         if change.reason == ChangeReason.RESET:
-            self.mask_overlay.set_labels(self.model.labels if self.model else None)
+            self._set_mask_labels(self.model.labels if self.model else None)
         elif not change.rect.empty:
             self.mask_overlay.refresh_rect(change.rect)
+            self.mask_contour.refresh_rect(change.rect)
+
+    def set_prediction_source(self, classes: np.ndarray | None) -> None:
+        """The predicted class map the accept brush and lasso copy (None: no prediction shown)."""
+        self.driver.prediction = classes
 
     def set_levels(self, lo: float, hi: float) -> None:
         if self._pixels is not None and self._pixels.ndim == 2:
             self.image_item.setLevels((lo, hi))
 
     def set_overlay_opacity(self, opacity: float) -> None:
-        self.mask_overlay.setOpacity(opacity)
+        """The fill's opacity; borders are drawn twice as strong (opaque from 0.5 up)."""
+        self._opacity = float(opacity)
+        self._show_overlay()
 
     def set_overlay_visible(self, visible: bool) -> None:
-        self.mask_overlay.setVisible(visible)
+        self._overlay_visible = bool(visible)
+        self._show_overlay()
+
+    def set_contour_only(self, on: bool) -> None:
+        """Draw the mask as region borders only (the image shows through every region)."""
+        self.contour_only = bool(on)
+        self._show_overlay()
+
+    def _show_overlay(self) -> None:
+        self.mask_overlay.setOpacity(self._opacity)
+        self.mask_contour.setOpacity(min(1.0, 2 * self._opacity))
+        self.mask_overlay.setVisible(self._overlay_visible and not self.contour_only)
+        self.mask_contour.setVisible(self._overlay_visible)
 
     def fit(self) -> None:
         if self._pixels is not None:
@@ -165,12 +213,7 @@ class ImageCanvas(pg.GraphicsView):
         self.driver.settings.tool = tool
         self._update_outline()
         self.viewport().setCursor(
-            QtCore.Qt.CursorShape.CrossCursor
-            if tool in (Tool.FILL, Tool.POLYGON, Tool.PICKER)
-            else QtCore.Qt.CursorShape.BlankCursor
-            if tool in (Tool.BRUSH, Tool.ERASER)
-            else QtCore.Qt.CursorShape.ArrowCursor
-        )
+            QtCore.Qt.CursorShape.BlankCursor if tool in BRUSH_TOOLS else QtCore.Qt.CursorShape.CrossCursor)
 
     def set_brush_size(self, size: int) -> None:
         self.driver.settings.size = size
@@ -178,6 +221,25 @@ class ImageCanvas(pg.GraphicsView):
 
     def set_label(self, label: int) -> None:
         self.driver.settings.label = label
+        info = self._table.get(label)
+        self.brush_class_ring.setPen(self._ring_pen(info.color if info is not None else (255, 255, 255)))
+
+    @staticmethod
+    def _ring_pen(rgb) -> QtGui.QPen:
+        pen = QtGui.QPen(QtGui.QColor(*rgb))
+        pen.setCosmetic(True)
+        pen.setWidthF(2.0)
+        return pen
+
+    def set_tolerance(self, tolerance: float) -> None:
+        self.driver.settings.tolerance = float(tolerance)
+
+    def set_connectivity(self, connectivity: int) -> None:
+        self.driver.settings.connectivity = int(connectivity)
+
+    def set_paint_over(self, class_id: int | None) -> None:
+        """Preserve labels: brush, fill, polygon and wand change only this class (None: any)."""
+        self.driver.settings.paint_over = class_id
 
     def set_editing_enabled(self, enabled: bool) -> None:
         self._editing_enabled = enabled
@@ -272,8 +334,11 @@ class ImageCanvas(pg.GraphicsView):
             self._move_outline(*self._last_xy)
 
     def _move_outline(self, x: float, y: float) -> None:
-        brushy = self.settings.tool in (Tool.BRUSH, Tool.ERASER) and self.model is not None
+        brushy = self.settings.tool in BRUSH_TOOLS and self.model is not None
         self.brush_outline.setVisible(brushy)
         if brushy:
             r = self.settings.radius
             self.brush_outline.setRect(QtCore.QRectF(x - r, y - r, 2 * r, 2 * r))
+            self.brush_class_ring.setVisible(self.settings.tool == Tool.BRUSH)
+            inner = max(r - 0.35, 0.1)  # just inside, in image pixels
+            self.brush_class_ring.setRect(QtCore.QRectF(x - inner, y - inner, 2 * inner, 2 * inner))

@@ -28,7 +28,8 @@ Row = tuple[str, str]
 # Words in SHORTCUTS that name the same key as Qt's portable text.
 # "Enter" in prose is either Enter key (Return on the main block, Enter on the keypad).
 _KEY_ALIASES = {"page down": ("PgDown",), "page up": ("PgUp",), "enter": ("Return", "Enter"),
-                "return": ("Return", "Enter"), "esc": ("Esc",), "escape": ("Esc",), "delete": ("Del",)}
+                "return": ("Return", "Enter"), "esc": ("Esc",), "escape": ("Esc",), "delete": ("Del",),
+                "period": (".",), "comma": (",",)}
 
 
 def default_shortcut_rows() -> list[Row]:

@@ -1,5 +1,6 @@
 """Class panel: swatch, id, name, pixels, share, images per class; pick the paint class;
-add, rename (edit the name), recolour (double-click the swatch), ignore, merge."""
+add, rename (edit the name), recolour (double-click the swatch), ignore, merge; show or hide
+each class in the overlays (the box beside the swatch; show all, hide all, only this)."""
 
 from __future__ import annotations
 
@@ -45,6 +46,10 @@ def swatch_icon(rgb: tuple[int, int, int], ignore: bool = False, size: int = 14)
     return QtGui.QIcon(pix)
 
 
+def _check(on: bool) -> QtCore.Qt.CheckState:
+    return QtCore.Qt.CheckState.Checked if on else QtCore.Qt.CheckState.Unchecked
+
+
 class _NumberItem(QtWidgets.QTableWidgetItem):
     """Sorts by the number in UserRole, not the text."""
 
@@ -62,11 +67,13 @@ class ClassPanel(QtWidgets.QWidget):
     addRequested = QtCore.Signal(str)
     mergeRequested = QtCore.Signal(int, int)  # source, target
     filterRequested = QtCore.Signal(int)  # show images containing this class
+    hiddenRequested = QtCore.Signal(object)  # frozenset: the classes the overlays should leave out
 
     def __init__(self, parent: QtWidgets.QWidget | None = None):
         super().__init__(parent)
         self.table = ClassTable([])
         self.totals: ClassTotals | None = None
+        self.hidden: frozenset[int] = frozenset()
         self.tw = QtWidgets.QTableWidget(0, len(COLUMNS))
         self.tw.setHorizontalHeaderLabels(COLUMNS)
         self.tw.verticalHeader().hide()
@@ -101,9 +108,21 @@ class ClassPanel(QtWidgets.QWidget):
         buttons.addWidget(self.colour_button)
         buttons.addWidget(self.merge_button)
         buttons.addStretch(1)
+        self.show_all_button = QtWidgets.QPushButton("Show all")
+        self.hide_all_button = QtWidgets.QPushButton("Hide all")
+        self.only_button = QtWidgets.QPushButton("Only this")
+        self.show_all_button.setToolTip("Show every class in the overlays")
+        self.hide_all_button.setToolTip("Hide every class (the masks are untouched)")
+        self.only_button.setToolTip("Show the selected class only")
+        shown = QtWidgets.QHBoxLayout()
+        shown.addWidget(QtWidgets.QLabel("Overlay:"))
+        for b in (self.show_all_button, self.hide_all_button, self.only_button):
+            shown.addWidget(b)
+        shown.addStretch(1)
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addWidget(self.tw, 1)
+        lay.addLayout(shown)
         lay.addLayout(buttons)
         self._filling = False
         self.tw.itemChanged.connect(self._item_changed)
@@ -112,6 +131,9 @@ class ClassPanel(QtWidgets.QWidget):
         self.add_button.clicked.connect(self._ask_add)
         self.colour_button.clicked.connect(lambda: self._ask_colour(self.selected_class()))
         self.merge_button.clicked.connect(lambda: self._ask_merge(self.selected_class()))
+        self.show_all_button.clicked.connect(lambda: self.hiddenRequested.emit(frozenset()))
+        self.hide_all_button.clicked.connect(lambda: self.hiddenRequested.emit(frozenset(self.table.ids)))
+        self.only_button.clicked.connect(lambda: self.show_only(self.selected_class()))
 
     # -- content --------------------------------------------------------------------
     def set_classes(self, table: ClassTable, totals: ClassTotals | None = None) -> None:
@@ -127,6 +149,20 @@ class ClassPanel(QtWidgets.QWidget):
         self.totals = totals
         self._fill()
 
+    def set_hidden(self, hidden) -> None:
+        """The classes the overlays leave out (the session's state): unchecks their boxes."""
+        self.hidden = frozenset(hidden)
+        self._filling = True
+        for row in range(self.tw.rowCount()):
+            cid, item = self._class_at(row), self.tw.item(row, COL_SWATCH)
+            if cid is not None and item is not None:
+                item.setCheckState(_check(cid not in self.hidden))
+        self._filling = False
+
+    def show_only(self, class_id: int | None) -> None:
+        if class_id is not None:
+            self.hiddenRequested.emit(frozenset(self.table.ids) - {class_id})
+
     def _fill(self) -> None:
         self._filling = True
         keep = self.selected_class()
@@ -139,7 +175,8 @@ class ClassPanel(QtWidgets.QWidget):
             n = int(pixels[c.id]) if c.id < pixels.size else 0
             m = int(images[c.id]) if c.id < images.size else 0
             swatch = QtWidgets.QTableWidgetItem(swatch_icon(c.color, c.ignore), "")
-            swatch.setToolTip(f"{c.hex} — double-click to change")
+            swatch.setToolTip(f"{c.hex} — double-click to change; the box shows or hides it in the overlays")
+            swatch.setCheckState(_check(c.id not in self.hidden))
             cells = [
                 swatch,
                 _NumberItem(str(c.id)),
@@ -154,13 +191,13 @@ class ClassPanel(QtWidgets.QWidget):
             cells[COL_SHARE].setData(QtCore.Qt.ItemDataRole.UserRole, n)
             cells[COL_IMAGES].setData(QtCore.Qt.ItemDataRole.UserRole, m)
             cells[COL_PIXELS].setToolTip(f"{n:,} pixels")
-            cells[COL_IGNORE].setCheckState(QtCore.Qt.CheckState.Checked if c.ignore else QtCore.Qt.CheckState.Unchecked)
+            cells[COL_IGNORE].setCheckState(_check(c.ignore))
             cells[COL_IGNORE].setToolTip("Ignore: never trained on, drawn transparent")
             for col, item in enumerate(cells):
                 flags = QtCore.Qt.ItemFlag.ItemIsSelectable | QtCore.Qt.ItemFlag.ItemIsEnabled
                 if col == COL_NAME:
                     flags |= QtCore.Qt.ItemFlag.ItemIsEditable
-                if col == COL_IGNORE and c.id != 0:
+                if col in (COL_IGNORE, COL_SWATCH) and c.id != 0:
                     flags |= QtCore.Qt.ItemFlag.ItemIsUserCheckable
                 if col in (COL_PIXELS, COL_SHARE, COL_IMAGES, COL_ID):
                     item.setTextAlignment(QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter)
@@ -211,7 +248,11 @@ class ClassPanel(QtWidgets.QWidget):
         info = self.table.get(cid) if cid is not None else None
         if info is None:
             return
-        if item.column() == COL_NAME:
+        if item.column() == COL_SWATCH:
+            shown = item.checkState() == QtCore.Qt.CheckState.Checked
+            if shown == (cid in self.hidden):
+                self.hiddenRequested.emit(self.hidden - {cid} if shown else self.hidden | {cid})
+        elif item.column() == COL_NAME:
             name = item.text().strip()
             if name and name != info.name:
                 self.renameRequested.emit(cid, name)
@@ -256,6 +297,8 @@ class ClassPanel(QtWidgets.QWidget):
         menu = QtWidgets.QMenu(self)
         menu.addAction("Paint with this class", lambda: self.classSelected.emit(cid))
         menu.addAction("Show images containing it", lambda: self.filterRequested.emit(cid))
+        menu.addAction("Show only this class in the overlay", lambda: self.show_only(cid))
+        menu.addAction("Show all classes in the overlay", lambda: self.hiddenRequested.emit(frozenset()))
         menu.addAction("Rename", lambda: self.tw.editItem(self.tw.item(row, COL_NAME)))
         menu.addAction("Colour…", lambda: self._ask_colour(cid))
         if cid != 0:

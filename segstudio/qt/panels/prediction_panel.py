@@ -6,8 +6,9 @@
   mask), plus a highlight layer: low-confidence pixels or pixels where prediction != mask.
   Prediction and highlight are indexed overlays (uint8 map + LUT) on their own ImageItems
   above the mask overlay -- no RGBA arrays.
-* Accept the prediction into the mask (whole image or inside a rectangle region) as one
-  undoable step; saving (services.annotation) records the corrected pixels.
+* Accept the prediction into the mask as one undoable step: the whole image, or with the
+  accept brush / accept lasso tools (core.tools) under a stroke or inside a drawn region;
+  saving (services.annotation) records the corrected pixels.
 * Which model predicts: the LearningSession's active model, pickable here; a prediction
   another run made is marked out of date.
 
@@ -24,10 +25,12 @@ from PySide6 import QtCore, QtWidgets
 from segstudio.core import review
 from segstudio.core.classes import ClassTable
 from segstudio.core.editing import HISTORY_REASONS, ChangeReason, MaskChange
+from segstudio.core.tools import Tool
 from segstudio.qt.annotation_session import AnnotationSession
 from segstudio.qt.canvas.image_canvas import ImageCanvas
 from segstudio.qt.canvas.overlay import LabelOverlay
 from segstudio.qt.learning_session import ModelState, ShownPrediction
+from segstudio.qt.panels.prediction_legend import prediction_legend
 from segstudio.qt.theme import DETAIL_STYLE, WARNING_COLOR
 from segstudio.services.prediction_cache import CachedPrediction
 
@@ -55,6 +58,7 @@ class PredictionPanel(QtWidgets.QWidget):
     predictRequested = QtCore.Signal(list)
     cancelRequested = QtCore.Signal()
     modelChosen = QtCore.Signal(object)
+    toolRequested = QtCore.Signal(object)  # Tool: the accept brush or lasso
 
     def __init__(self, canvas: ImageCanvas, session: AnnotationSession, listed_ids=None,
                  parent: QtWidgets.QWidget | None = None):
@@ -68,16 +72,13 @@ class PredictionPanel(QtWidgets.QWidget):
         self._mask_model = None
         self.view = "both"
         self.highlight = "none"
-        # canvas layers: prediction (z 20), highlight (z 30), accept region (z 40)
+        self.hidden: frozenset[int] = frozenset()
+        # canvas layers: prediction (z 20), highlight (z 30)
         self.pred_layer = LabelOverlay(opacity=0.7, z=20)
         self.flag_layer = pg.ImageItem(axisOrder="row-major")
         self.flag_layer.setZValue(30)
         canvas.viewbox.addItem(self.pred_layer)
         canvas.viewbox.addItem(self.flag_layer)
-        self.region = pg.RectROI([0, 0], [10, 10], pen=pg.mkPen((255, 255, 255), width=2), movable=True)
-        self.region.setZValue(40)
-        self.region.setVisible(False)
-        canvas.viewbox.addItem(self.region, ignoreBounds=True)
         self._build()
         session.classesChanged.connect(self._classes_changed)
 
@@ -135,22 +136,27 @@ class PredictionPanel(QtWidgets.QWidget):
         self.legend = QtWidgets.QLabel("")
         self.legend.setStyleSheet(DETAIL_STYLE)
         form.addRow("", self.legend)
+        self.outline_legend = QtWidgets.QLabel("")
+        self.outline_legend.setWordWrap(True)
+        self.outline_legend.setStyleSheet(DETAIL_STYLE)
+        form.addRow("", self.outline_legend)
         form.addRow("Prediction opacity", self.opacity_slider)
 
         self.accept_all = QtWidgets.QPushButton("Accept prediction")
         self.accept_all.setToolTip("Copy the whole prediction into the mask (one undo step)")
-        self.region_button = QtWidgets.QPushButton("Region…")
-        self.region_button.setCheckable(True)
-        self.region_button.setToolTip("Show a rectangle to accept the prediction only inside it")
-        self.accept_region_button = QtWidgets.QPushButton("Accept in region")
-        self.accept_region_button.setEnabled(False)
+        self.accept_brush_button = QtWidgets.QPushButton("Accept brush")
+        self.accept_brush_button.setToolTip(f"Paint the prediction into the mask where you drag "
+                                            f"({Tool.ACCEPT_BRUSH.shortcut}; the brush size applies)")
+        self.accept_lasso_button = QtWidgets.QPushButton("Accept lasso")
+        self.accept_lasso_button.setToolTip(f"Accept the prediction inside a region you draw: drag a lasso "
+                                            f"or click a polygon ({Tool.ACCEPT_LASSO.shortcut})")
         self.accept_all.clicked.connect(lambda: self.accept())
-        self.region_button.toggled.connect(self._toggle_region)
-        self.accept_region_button.clicked.connect(lambda: self.accept(self.region_mask()))
+        self.accept_brush_button.clicked.connect(lambda: self.toolRequested.emit(Tool.ACCEPT_BRUSH))
+        self.accept_lasso_button.clicked.connect(lambda: self.toolRequested.emit(Tool.ACCEPT_LASSO))
         acc = QtWidgets.QHBoxLayout()
         acc.addWidget(self.accept_all, 2)
-        acc.addWidget(self.region_button, 1)
-        acc.addWidget(self.accept_region_button, 2)
+        acc.addWidget(self.accept_brush_button, 1)
+        acc.addWidget(self.accept_lasso_button, 1)
         self.scores_label = QtWidgets.QLabel("")
         self.scores_label.setWordWrap(True)
         self.scores_label.setStyleSheet(DETAIL_STYLE)
@@ -169,6 +175,7 @@ class PredictionPanel(QtWidgets.QWidget):
         lay.addStretch(1)
         self._update_buttons()
         self.scores_label.setText("No prediction for this image yet.\n\n\n")  # room for four lines
+        self.outline_legend.setText("<br><br>")  # room for the legend's three lines
         self.setMinimumHeight(self.sizeHint().height())
 
     # -- state from the LearningSession ---------------------------------------------------------
@@ -206,8 +213,8 @@ class PredictionPanel(QtWidgets.QWidget):
         """The open image's cached prediction (or none), current or out of date."""
         if shown.image_id != self.shown.image_id or self.session.model is not self._mask_model:
             self._watch_mask()
-            self.region_button.setChecked(False)
         self.shown = shown
+        self.canvas.set_prediction_source(shown.cached.classes if shown.cached is not None else None)
         self._show_scores()
         self.refresh_layers()
         self._update_buttons()
@@ -295,10 +302,18 @@ class PredictionPanel(QtWidgets.QWidget):
             return None
         return review.disagreement_map(self.cached.classes, model.labels, self.session.table.ignore_ids)
 
+    def set_hidden_classes(self, hidden) -> None:
+        """Classes left out of the overlays (the AnnotationSession's state)."""
+        self.hidden = frozenset(hidden)
+        self.pred_layer.set_hidden(self.hidden)
+        self.refresh_layers()
+
     def refresh_layers(self) -> None:
         pred = self.prediction_array()
         self.pred_layer.set_table(self.session.table)
         self.pred_layer.set_labels(pred)
+        self.outline_legend.setText(prediction_legend(
+            self.session.table, self.cached.classes if self.cached is not None else None, self.view, self.hidden))
         self.pred_layer.setVisible(pred is not None)
         if self.view == "prediction":  # 'prediction only' hides the mask (unless there is no prediction)
             self.canvas.set_overlay_visible(self.cached is None)
@@ -322,36 +337,13 @@ class PredictionPanel(QtWidgets.QWidget):
             b.setEnabled(idle and has_model)
         self.cancel_button.setEnabled(not idle)
         has_pred = self.cached is not None and self.session.model is not None
-        self.accept_all.setEnabled(has_pred)
-        self.region_button.setEnabled(has_pred)
-        self.accept_region_button.setEnabled(has_pred and self.region_button.isChecked())
+        for b in (self.accept_all, self.accept_brush_button, self.accept_lasso_button):
+            b.setEnabled(has_pred)
 
     # -- accepting --------------------------------------------------------------------------------
-    def _toggle_region(self, on: bool) -> None:
-        model = self.session.model
-        if on and model is not None:
-            h, w = model.shape
-            self.region.setPos((w * 0.25, h * 0.25))
-            self.region.setSize((w * 0.5, h * 0.5))
-        self.region.setVisible(on)
-        self._update_buttons()
-
-    def region_mask(self) -> np.ndarray | None:
-        model = self.session.model
-        if model is None:
-            return None
-        h, w = model.shape
-        x, y = self.region.pos()
-        sw, sh = self.region.size()
-        x0, y0 = max(0, int(round(x))), max(0, int(round(y)))
-        x1, y1 = min(w, int(round(x + sw))), min(h, int(round(y + sh)))
-        m = np.zeros((h, w), bool)
-        if x1 > x0 and y1 > y0:
-            m[y0:y1, x0:x1] = True
-        return m
-
     def accept(self, region: np.ndarray | None = None) -> int:
-        """Copy the prediction into the mask (inside ``region``); returns the pixels changed."""
+        """Copy the prediction into the mask (inside boolean ``region``, else everywhere);
+        returns the pixels changed. The accept brush and lasso tools do the same under the mouse."""
         model, c = self.session.model, self.cached
         if model is None or c is None:
             return 0
