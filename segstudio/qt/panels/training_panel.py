@@ -20,6 +20,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
 from segstudio.core.classes import ClassTable
+from segstudio.core.text import counted
 from segstudio.core.weights import SCHEMES
 from segstudio.qt.learning_session import ModelState, TrainRequest
 from segstudio.qt.theme import (
@@ -431,7 +432,7 @@ class TrainingPanel(QtWidgets.QWidget):
 
     def set_pending_corrections(self, images: int, pixels: int) -> None:
         self.corrections_label.setText(
-            f"{pixels:,} pixels corrected in {images} image{'s' if images != 1 else ''} since the last run"
+            f"{counted(pixels, 'pixel')} corrected in {counted(images, 'image')} since the last run"
             if images else "no corrections since the last run")
 
     def set_split(self, n_val: int, n_labelled: int) -> None:
