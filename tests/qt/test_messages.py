@@ -43,3 +43,31 @@ def test_missing_onnx_extra_says_how_to_install_it(qtbot, tmp_path, monkeypatch)
     dlg, _ = _export_dialog(qtbot, tmp_path)
     assert not dlg.onnx_check.isEnabled()
     assert not dlg.onnx_hint.isHidden() and "pip install 'segstudio[onnx]'" in dlg.onnx_hint.text()
+
+
+FLOOD = ("background flood: 5.0x the true foreground predicted, background recall 90.0% "
+         "(class weights too strong: lower --clip or set --weights to sqrt)")
+
+
+def _training_panel(qtbot):
+    from segstudio.qt.app import make_app
+    from segstudio.qt.panels.training_panel import TrainingPanel
+
+    make_app()
+    panel = TrainingPanel()
+    qtbot.addWidget(panel)
+    return panel
+
+
+def test_the_alarm_in_the_window_names_the_form_fields_and_skips_what_is_chosen(qtbot):
+    from segstudio.qt.panels.training_fields import FIELD_LABELS
+
+    panel = _training_panel(qtbot)
+    panel.set_config(weights="sqrt")
+    panel.plots.add_epoch({"epoch": 3, "alarm": FLOOD})
+    text = panel.plots.banner.text()
+    assert f"lower '{FIELD_LABELS['weight_strength']}'" in text and "Training panel" in text
+    assert "--clip" not in text and "sqrt" not in text
+    panel.set_config(weights="balanced")
+    panel.plots.show_epochs([{"epoch": 3, "alarm": FLOOD}])
+    assert f"set '{FIELD_LABELS['weights']}' to sqrt" in panel.plots.banner.text()
