@@ -28,7 +28,8 @@ def main() -> int:
     ap.add_argument("--size", default="1400x900")
     ap.add_argument("--out", default=str(HERE))
     ap.add_argument("--project", help="reuse this demo project folder (made and trained when missing)")
-    ap.add_argument("--epochs", type=int, default=6)
+    ap.add_argument("--epochs", type=int, default=12)
+    ap.add_argument("--steps", type=int, default=30)
     ap.add_argument("--workspaces", default="annotate,train,review")
     args = ap.parse_args()
     width, height = (int(v) for v in args.size.lower().split("x"))
@@ -49,8 +50,8 @@ def main() -> int:
     project = Project.open(root)
     if not project.runs():
         print("training a small model…", flush=True)
-        corrections.train_with_corrections(project, dict(filters=8, depth=3, crop=64, batch=8,
-                                                         steps_per_epoch=20, epochs=args.epochs))
+        corrections.train_with_corrections(project, dict(filters=16, depth=4, crop=96, batch=8,
+                                                         steps_per_epoch=args.steps, epochs=args.epochs))
     project.close()
 
     app = make_app()
@@ -75,11 +76,13 @@ def main() -> int:
     runs = L.history.selected_runs() or [int(L.history.view.item(0, 0).text())]
     L.history.select_runs(runs[:1])
     L.training.plots.set_checked_classes([c.id for c in win.session.table if c.id and c.id <= 12])
-    L.predictions.set_highlight("disagreement")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     for name in args.workspaces.split(","):
         win.workspaces.switch(name)
+        review = name == "review"  # elsewhere the mask alone
+        L.predictions.set_view("both" if review else "mask")
+        L.predictions.set_highlight("disagreement" if review else "none")
         wait(lambda: False, 0.6)
         save_small(win, out / (f"workspace_{name}.png" if args.size == "1400x900"
                                else f"workspace_{name}_{args.size}.png"))

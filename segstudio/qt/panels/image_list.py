@@ -125,15 +125,14 @@ class ImageListPanel(QtWidgets.QWidget):
         self.view.setAlternatingRowColors(True)
         self.view.setShowGrid(False)
         hh = self.view.horizontalHeader()
-        # names take what is left (elided in the middle: the number and suffix stay); the
-        # classes column keeps room for its title and a few ids (the row's tooltip lists all)
+        # names take what is left; the classes column keeps room for its title and a few ids
+        # (elided; the row's tooltip lists them all)
         hh.setStretchLastSection(False)
         hh.setSectionResizeMode(0, QtWidgets.QHeaderView.ResizeMode.Stretch)
         hh.setSectionResizeMode(1, QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
         hh.setSectionResizeMode(2, QtWidgets.QHeaderView.ResizeMode.Fixed)
         hh.resizeSection(2, max(hh.fontMetrics().horizontalAdvance(self.model.HEADERS[2]),
-                                self.view.fontMetrics().horizontalAdvance("00 00 00 00")) + 16)
-        self.view.setTextElideMode(QtCore.Qt.TextElideMode.ElideMiddle)
+                                self.view.fontMetrics().horizontalAdvance("00 00 00")) + 12)
         self.view.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.count_label = QtWidgets.QLabel()
         self.count_label.setStyleSheet(HINT_STYLE)

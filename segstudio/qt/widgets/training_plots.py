@@ -105,7 +105,9 @@ class TrainingPlots(QtWidgets.QWidget):
         self.class_plot.setYRange(0, 1.03, padding=0)
         self.class_curves: dict[int, pg.PlotDataItem] = {}
         self.class_list = QtWidgets.QListWidget()
-        self.class_list.setMaximumWidth(190)
+        self.class_list.setMaximumWidth(230)
+        self.class_list.setTextElideMode(QtCore.Qt.TextElideMode.ElideRight)  # the tooltip has the pixels
+        self.class_list.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.class_list.itemChanged.connect(self._redraw_classes)
         all_btn = QtWidgets.QPushButton("All")
         none_btn = QtWidgets.QPushButton("None")
