@@ -135,3 +135,10 @@ def test_the_image_list_shows_its_classes_column(window, qtbot):
     title = window.image_list.model.HEADERS[2]
     assert hh.sectionSize(2) >= hh.fontMetrics().horizontalAdvance(title) + 8
     assert hh.sectionViewportPosition(2) + hh.sectionSize(2) <= view.viewport().width() + 1
+
+
+def test_fields_the_alarm_calls_advanced_are_under_advanced(panel):
+    from segstudio.qt.panels.training_fields import ADVANCED, FIELD_LABELS
+
+    labels = {w.text() for w in panel.advanced.body.findChildren(QtWidgets.QLabel)}
+    assert {FIELD_LABELS[k] for k in ADVANCED} <= labels

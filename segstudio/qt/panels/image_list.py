@@ -134,6 +134,7 @@ class ImageListPanel(QtWidgets.QWidget):
         hh.resizeSection(2, max(hh.fontMetrics().horizontalAdvance(self.model.HEADERS[2]),
                                 self.view.fontMetrics().horizontalAdvance("00 00 00")) + 12)
         self.view.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.view.setWordWrap(False)  # one line per row: "1 2 3 6 1…", not "1 2…6 …"
         self.count_label = QtWidgets.QLabel()
         self.count_label.setStyleSheet(HINT_STYLE)
         filters = QtWidgets.QHBoxLayout()

@@ -27,12 +27,16 @@ FIELD_LABELS: dict[str, str] = {
     "validation": "Validation",
     "device": "Device",
 }
+#: the rows under the closed 'Advanced' section
+ADVANCED = ("correction_weight", "size", "loss", "clip", "rare_fraction", "schedule", "lr", "validation", "device")
 PANEL = "the Training panel"
 
 
 def field_names() -> dict[str, str]:
-    """How the alarm's advice names a setting in the window: 'Weight strength' in the Training panel."""
-    return {key: f"'{FIELD_LABELS[key]}'" for key in alarm_advice.SETTINGS if key in FIELD_LABELS}
+    """How the alarm's advice names a setting in the window: 'Weight strength', or
+    'Weight clip' (under Advanced) for a field the user has to open the section to see."""
+    return {key: f"'{FIELD_LABELS[key]}'" + (" (under Advanced)" if key in ADVANCED else "")
+            for key in alarm_advice.SETTINGS if key in FIELD_LABELS}
 
 
 def window_alarm(alarm: str, settings: Mapping[str, object]) -> str:
@@ -41,6 +45,13 @@ def window_alarm(alarm: str, settings: Mapping[str, object]) -> str:
     advice = alarm_advice.advice(alarm, settings, field_names())
     text = alarm_advice.diagnosis(alarm)
     return f"{text}. In {PANEL}: {advice}." if advice else text + "."
+
+
+def form_layout() -> QtWidgets.QFormLayout:
+    form = QtWidgets.QFormLayout()
+    form.setFieldGrowthPolicy(QtWidgets.QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+    form.setRowWrapPolicy(QtWidgets.QFormLayout.RowWrapPolicy.DontWrapRows)
+    return form
 
 
 def fraction_spin(hi: float, value: float, tooltip: str) -> QtWidgets.QDoubleSpinBox:

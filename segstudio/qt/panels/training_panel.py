@@ -26,6 +26,7 @@ from segstudio.qt.panels.training_fields import (
     FIELD_LABELS,
     Collapsible,
     StatusLine,
+    form_layout,
     fraction_spin,
     spin,
     window_alarm,
@@ -88,7 +89,7 @@ class TrainingPanel(QtWidgets.QWidget):
         """The often-changed fields on top; the rest in a closed 'Advanced' section, so the
         form fits a dock of a few hundred pixels without scrolling."""
         L = FIELD_LABELS
-        form = self._form()
+        form = form_layout()
         self.start_combo = QtWidgets.QComboBox()
         self.start_combo.setToolTip("Fine-tuning trains on the FULL training set, not only corrected images.")
         self._row(form, "start", L["start"], self.start_combo)
@@ -136,7 +137,7 @@ class TrainingPanel(QtWidgets.QWidget):
         budget_row.addWidget(self.fixed_epochs)
         self._row(form, "minutes", L["minutes"], budget_row)
 
-        adv = self._form()
+        adv = form_layout()
         self.correction_spin = QtWidgets.QDoubleSpinBox()
         self.correction_spin.setRange(1.0, 100.0)
         self.correction_spin.setValue(corrections.DEFAULT_WEIGHT)
@@ -241,13 +242,6 @@ class TrainingPanel(QtWidgets.QWidget):
         outer.addWidget(self.progress)
         outer.addWidget(self.status)
         self.settings_area.setMinimumWidth(300)
-
-    @staticmethod
-    def _form() -> QtWidgets.QFormLayout:
-        form = QtWidgets.QFormLayout()
-        form.setFieldGrowthPolicy(QtWidgets.QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        form.setRowWrapPolicy(QtWidgets.QFormLayout.RowWrapPolicy.DontWrapRows)
-        return form
 
     def _row(self, form: QtWidgets.QFormLayout, key: str, label: str, field) -> None:
         """A form row plus a (hidden until set) line saying why the value is what it is."""
