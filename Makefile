@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 DEMO := demo
-# Re-install when the package metadata changes.
+# Re-install when the package metadata (or this file's install line) changes.
 STAMP_APP := $(VENV)/.stamp-app
 STAMP_DEV := $(VENV)/.stamp-dev
 
@@ -13,8 +13,9 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(STAMP_APP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+# The app installs the optional ONNX extra too, so Export offers ONNX after `make run`.
+$(STAMP_APP): pyproject.toml Makefile | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[onnx]"
 	touch $@
 
 # Tests install the optional ONNX extra too, so the ONNX export is tested, not skipped.

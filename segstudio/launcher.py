@@ -111,7 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ImportError as e:
         print(f"segstudio: the desktop app cannot start ({e}).", file=sys.stderr)
         return 3
-    return run_gui(args.project, args.screenshot, _parse_size(args.size))
+    return run_gui(args.project, args.screenshot, _parse_size(args.size), getattr(args, "workspace", None))
 
 
 if __name__ == "__main__":

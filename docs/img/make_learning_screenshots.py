@@ -55,9 +55,7 @@ def main() -> int:
     assert win.open_project(root), win.errors.history
     win.open_first_image(richest=True)
     L = win.learning
-    L.show("training")
-    win.resizeDocks([L.docks["training"]], [620], QtCore.Qt.Orientation.Vertical)
-    win.resizeDocks([win.docks["images"], L.docks["predictions"]], [230, 520], QtCore.Qt.Orientation.Horizontal)
+    win.workspaces.switch("train")
     panel = L.training
     panel.set_config(start="new", epochs=args.epochs, steps_per_epoch=args.steps, filters=args.filters,
                      depth=args.depth)  # the engine's defaults otherwise
@@ -96,20 +94,16 @@ def overlay(args, app, win, wait, out: Path, predict: bool) -> int:
 
     L = win.learning
     P = L.predictions
-    L.show("predictions")
-    win.resizeDocks([win.docks["images"], L.docks["predictions"]], [230, 520], QtCore.Qt.Orientation.Horizontal)
+    win.workspaces.switch("review")
     ids = [r.id for r in win.session.images()]
     if predict:
         P.predict(ids)
         wait(lambda: L.session.prediction_job is None, 1800)
     if args.image:
         L.open_image(next(r.id for r in win.session.images() if Path(r.path).name == args.image))
-    L.show("runs")
     L.session.refresh_models()
     L.history.select_runs([L.history.selected_runs()[0]] if L.history.selected_runs() else
                           [int(L.history.view.item(0, 0).text())])
-    win.resizeDocks([L.docks["runs"]], [300], QtCore.Qt.Orientation.Vertical)
-    L.show("predictions")
     P.set_view("both")
     P.set_highlight(args.highlight)
     win.canvas.fit()

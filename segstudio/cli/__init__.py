@@ -26,6 +26,8 @@ def build_parser() -> argparse.ArgumentParser:
     gui.add_argument("project", nargs="?", help="project folder")
     gui.add_argument("--screenshot", metavar="FILE", help="write a PNG of the window and exit")
     gui.add_argument("--size", metavar="WxH", default=None, help="window size, e.g. 1400x900")
+    gui.add_argument("--workspace", metavar="NAME", default=None,
+                     help="open in this workspace: annotate, train or review (default: the last one used)")
     parser.set_defaults(command_names=frozenset(sub.choices))
     return parser
 

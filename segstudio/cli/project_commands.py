@@ -9,6 +9,7 @@ import sys
 from segstudio.cli.arguments import beta, clip_ratio
 from segstudio.core.demo import OBJECT_STYLES
 from segstudio.core.errors import ProjectError
+from segstudio.core.text import counted
 from segstudio.core.weights import SCHEMES, loss_share
 from segstudio.services.demo import make_demo
 from segstudio.services.indexing import reindex
@@ -77,7 +78,7 @@ def _progress_bar(label: str):
 def cmd_demo(args: argparse.Namespace) -> int:
     project, report = make_demo(args.dir, n=args.n, seed=args.seed, size=args.size,
                                 progress=_progress_bar("generating"), objects=args.objects)
-    print(f"demo project with {report.added} images in {project.root}")
+    print(f"demo project with {counted(report.added, 'image')} in {project.root}")
     project.close()
     if _report_skipped(report):
         return 1
@@ -89,8 +90,8 @@ def cmd_init(args: argparse.Namespace) -> int:
     project, report = import_folder(args.project, args.images, args.masks, args.classes,
                                     progress=_progress_bar("importing"))
     print(
-        f"imported {report.added} images ({report.labelled} with masks) into {project.root}; "
-        f"{len(project.class_table())} classes"
+        f"imported {counted(report.added, 'image')} ({report.labelled} with masks) into {project.root}; "
+        f"{counted(len(project.class_table()), 'class', 'classes')}"
     )
     project.close()
     return 1 if _report_skipped(report) else 0
@@ -99,7 +100,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 def _report_skipped(report) -> bool:
     """One 'file: problem' line per skipped file on stderr; True when anything was skipped."""
     if report.skipped:
-        print(f"skipped {len(report.skipped)} file(s):", file=sys.stderr)
+        print(f"skipped {counted(len(report.skipped), 'file')}:", file=sys.stderr)
         for line in report.lines():
             print(f"  {line}", file=sys.stderr)
     return bool(report.skipped)

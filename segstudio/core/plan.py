@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from segstudio.core.fingerprint import Fingerprint
+from segstudio.core.text import counted
 
 MIN_CROP = 32
 MAX_CROP = {"cpu": 128, "gpu": 512}  # CPU: minutes buy more steps of 128-px crops than context beyond
@@ -48,7 +49,7 @@ class Device:
         if self.kind == "gpu":
             mem = f", {self.gpu_memory_gb:.0f} GB" if self.gpu_memory_gb else ""
             return f"GPU{mem}"
-        return f"CPU, {self.cores} core{'s' if self.cores != 1 else ''}"
+        return f"CPU, {counted(self.cores, 'core')}"
 
 
 @dataclass

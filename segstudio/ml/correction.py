@@ -13,8 +13,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-FLOOD = "background flood"
-COLLAPSE = "foreground collapse"
+from segstudio.core.alarm_advice import COLLAPSE, FLOOD
+
 SOFTEN = 0.5  # strength x this on a flood
 STRENGTHEN = 1.5  # strength x this on a collapse seen in two epochs running
 MIN_STRENGTH, MAX_STRENGTH = 1 / 16, 2.0

@@ -15,7 +15,7 @@ import json
 import math
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -23,6 +23,7 @@ from typing import Protocol
 import keras
 import numpy as np
 
+from segstudio.core import alarm_advice
 from segstudio.core.atomic import write_atomic, write_text_atomic
 from segstudio.core.metrics import confusion_matrix, foreground_miou, per_class_iou, pixel_accuracy
 from segstudio.ml import losses
@@ -117,6 +118,7 @@ class NullCallbacks:
 def collapse_alarm(
     cm: np.ndarray, background: int = 0, ignore_ids: Sequence[int] = (),
     collapse_below: float = 0.1, flood_above: float = 3.0, min_bg_recall: float = 0.97,
+    settings: Mapping[str, object] | None = None,
 ) -> str | None:
     """Name the failure, if any, from a validation confusion matrix (rows truth).
 
@@ -124,6 +126,7 @@ def collapse_alarm(
     ``collapse_below`` x as many foreground pixels. Background flood: the model
     predicts over ``flood_above`` x the true foreground pixels and background
     recall falls under ``min_bg_recall`` (what over-strong class weights do).
+    The advice (core.alarm_advice) leaves out what ``settings`` (the run's config) already do.
     """
     cm = np.asarray(cm, dtype=np.float64)
     fg = np.ones(cm.shape[0], bool)
@@ -136,15 +139,13 @@ def collapse_alarm(
     bg_truth = cm[background].sum()
     bg_recall = cm[background, background] / bg_truth if bg_truth else 1.0
     if true_fg > 0 and pred_fg < collapse_below * true_fg:
-        return (
-            f"foreground collapse: the model predicts {pred_fg / true_fg:.1%} as many foreground "
-            "pixels as the validation masks hold (stronger class weights, Dice term or rare-class crops help)"
-        )
+        return alarm_advice.with_advice(
+            f"{alarm_advice.COLLAPSE}: the model predicts {pred_fg / true_fg:.1%} as many foreground "
+            "pixels as the validation masks hold", settings or {})
     if pred_fg > flood_above * max(true_fg, 1.0) and bg_recall < min_bg_recall:
-        return (
-            f"background flood: {pred_fg / max(true_fg, 1.0):.1f}x the true foreground predicted, "
-            f"background recall {bg_recall:.1%} (class weights too strong: lower --clip or use sqrt)"
-        )
+        return alarm_advice.with_advice(
+            f"{alarm_advice.FLOOD}: {pred_fg / max(true_fg, 1.0):.1f}x the true foreground predicted, "
+            f"background recall {bg_recall:.1%}", settings or {})
     return None
 
 
@@ -392,7 +393,7 @@ class Trainer:
             iou = [_finite(v) for v in per_class_iou(cm)]
             fg = _finite(foreground_miou(cm, d.ignore_ids))
             acc = _finite(pixel_accuracy(cm))
-            alarm = collapse_alarm(cm, ignore_ids=d.ignore_ids)
+            alarm = collapse_alarm(cm, ignore_ids=d.ignore_ids, settings=self.config.to_dict())
         self.last_val_seconds = time.perf_counter() - t_val
         adjustment = None
         if self.corrector is not None and self.loss is not None:

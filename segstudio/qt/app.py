@@ -9,7 +9,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from segstudio.qt.icons import app_icon
-from segstudio.qt.theme import dark_palette
+from segstudio.qt.theme import dark_palette, style_sheet
 
 DEFAULT_SIZE = (1400, 900)
 SETTLE_MS = 400
@@ -28,6 +28,7 @@ def make_app(argv: list[str] | None = None) -> QtWidgets.QApplication:
     # Wayland compositors (and GNOME's dock on X11) match the window to segstudio.desktop by this
     QtGui.QGuiApplication.setDesktopFileName("segstudio")
     app.setPalette(dark_palette())
+    app.setStyleSheet(style_sheet())
     font = app.font()
     if font.pointSizeF() < 9.5:
         font.setPointSizeF(9.5)
@@ -42,10 +43,15 @@ def grab_window(window: QtWidgets.QWidget, path: str | Path) -> bool:
 
 
 def run_gui(project: str | None = None, screenshot: str | None = None,
-            size: tuple[int, int] | None = None) -> int:
-    """Open the main window (on ``project``); with ``screenshot``, save a PNG of it and exit."""
+            size: tuple[int, int] | None = None, workspace: str | None = None) -> int:
+    """Open the main window (on ``project``, in ``workspace``); with ``screenshot``, save a
+    PNG of it and exit."""
     from segstudio.qt.main_window import MainWindow
+    from segstudio.qt.workspaces import WORKSPACES
 
+    if workspace is not None and workspace not in WORKSPACES:
+        print(f"segstudio: no workspace {workspace!r}; one of {', '.join(WORKSPACES)}", file=sys.stderr)
+        return 2
     app = make_app()
     window = MainWindow(dialogs=screenshot is None, restore_layout=screenshot is None)
     if screenshot is not None:  # a picture needs no TensorFlow: exit without waiting for it
@@ -63,6 +69,8 @@ def run_gui(project: str | None = None, screenshot: str | None = None,
         # opens on the image the project was left on; a screenshot shows the richest one
         if window.open_project(project) and screenshot is not None:
             window.open_first_image(richest=True)
+    if workspace is not None:
+        window.workspaces.switch(workspace)
     if screenshot is None:
         return app.exec()
     result = {"ok": False}

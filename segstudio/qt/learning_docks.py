@@ -42,15 +42,7 @@ class Learning(QtCore.QObject):
         self.prediction_split.setCollapsible(0, False)
         self.docks["predictions"] = w._dock("Predictions and review queue", self.prediction_split,
                                             Area.RightDockWidgetArea)
-        if "statistics" in w.docks:
-            w.tabifyDockWidget(w.docks["statistics"], self.docks["training"])
-            w.tabifyDockWidget(self.docks["training"], self.docks["runs"])
-        if "classes" in w.docks:
-            w.tabifyDockWidget(w.docks["classes"], self.docks["predictions"])
-        for name in ("statistics", "classes"):  # the annotation panels stay in front by default
-            if name in w.docks:
-                w.docks[name].raise_()
-        w.docks.update(self.docks)
+        w.docks.update(self.docks)  # where each dock goes: qt.workspaces
         self._menu()
         self._connect()
 
@@ -67,7 +59,7 @@ class Learning(QtCore.QObject):
                 act.setShortcut(QtGui.QKeySequence(shortcut))
             return act
 
-        add("&Train…", lambda: self.show("training"), "Ctrl+Shift+T")
+        add("&Train…", lambda: (self.window.workspaces.switch("train"), self.show("training")), "Ctrl+Shift+T")
         add("&Predict this image", self.predictions.predict_current.click, "Ctrl+Shift+P")
         add("&Accept prediction into the mask", self.predictions.accept_all.click, "Ctrl+Shift+A")
         add("&Next image to correct", self.queue.next_image, "Ctrl+Shift+N")

@@ -28,6 +28,7 @@ from segstudio.qt.panels.start_page import StartPage, default_demo_dir
 from segstudio.qt.panels.stats_panel import StatsPanel
 from segstudio.qt.settings import add_recent_project, app_settings, recent_projects
 from segstudio.qt.widgets.edit_toolbar import EditToolBar
+from segstudio.qt.workspaces import WorkspaceSwitcher
 
 
 class MainWindow(QtWidgets.QMainWindow):
@@ -62,26 +63,22 @@ class MainWindow(QtWidgets.QMainWindow):
         self._connect()
         self.learning = install_learning(self)  # training, runs, predictions, review queue, export
         self.edit_wiring = install_edit_wiring(self)  # wand, paint over, class visibility and keys
-        for name in ("classes", "statistics"):  # the annotation panels in front by default
-            self.docks[name].raise_()
+        self.workspaces = WorkspaceSwitcher(self, self.docks, persist=restore_layout)
+        self.menuBar().setCornerWidget(self.workspaces.toolbar)  # beside the menus: no tool bar row of its own
+        self.workspaces.add_to_menu(self.view_menu)
         for act, icon in ((self.save_action, "save"), (self.undo_action, "undo"), (self.redo_action, "redo")):
             act.setIcon(svg_icon(icon))
             self.toolbar.insertAction(self.toolbar.file_separator, act)
             button = self.toolbar.widgetForAction(act)
             if button is not None and not act.icon().isNull():
                 button.setToolButtonStyle(QtCore.Qt.ToolButtonStyle.ToolButtonIconOnly)
-        self.resizeDocks([self.docks["images"], self.docks["classes"]], [230, 470], QtCore.Qt.Orientation.Horizontal)
-        self.resizeDocks([self.docks["statistics"]], [290], QtCore.Qt.Orientation.Vertical)
         self._restore_layout = restore_layout
-        self._hidden_docks: list[QtWidgets.QDockWidget] | None = None
-        self._restored_state = False
+        self._docks_shown = False  # until a project opens its workspace
+        for dock in self.docks.values():
+            dock.hide()
         self.restored_geometry = False
-        if restore_layout:
-            s = app_settings()
-            if s.value("geometry") is not None:
-                self.restored_geometry = self.restoreGeometry(s.value("geometry"))
-            if s.value("window_state") is not None:
-                self._restored_state = self.restoreState(s.value("window_state"))
+        if restore_layout and app_settings().value("geometry") is not None:
+            self.restored_geometry = self.restoreGeometry(app_settings().value("geometry"))
         self._refresh_recent()
         self._show_project_widgets(False)
 
@@ -144,7 +141,7 @@ class MainWindow(QtWidgets.QMainWindow):
         edit.addSeparator()
         self._action(edit, "Close polygon", self.canvas.finish_gesture, ["Return", "Enter"])
         self._action(edit, "Cancel polygon", self.canvas.cancel_gesture, "Escape")
-        view = self.menuBar().addMenu("&View")
+        self.view_menu = view = self.menuBar().addMenu("&View")
         self._action(view, "Next image", lambda: self.image_list.step(+1), ["PgDown", "Ctrl+Right"])
         self._action(view, "Previous image", lambda: self.image_list.step(-1), ["PgUp", "Ctrl+Left"])
         view.addSeparator()
@@ -267,22 +264,18 @@ class MainWindow(QtWidgets.QMainWindow):
             self.refresh_image_list()
 
     def _show_project_widgets(self, on: bool) -> None:
-        """With no project only the start page shows; the docks the user had come back after."""
+        """With no project only the start page shows; the workspace's docks come back after."""
         self.stack.setCurrentWidget(self.canvas if on else self.start_page)
-        docks = self.findChildren(QtWidgets.QDockWidget)
-        if not on and self._hidden_docks is None:
-            self._hidden_docks = [d for d in docks if not d.isHidden()]
-            for dock in self._hidden_docks:
+        if not on and self._docks_shown:
+            self.workspaces.remember()
+            for dock in self.docks.values():
                 dock.hide()
-        elif on and self._hidden_docks is not None:
-            for dock in self._hidden_docks:
-                dock.show()
-            self._hidden_docks = None
-            for name in ("classes", "statistics"):
-                if not self.docks[name].isHidden() and not self._restored_state:
-                    self.docks[name].raise_()
-        self.toolbar.setEnabled(on)
-        self.toolbar.setVisible(on)
+        elif on and not self._docks_shown:
+            self.workspaces.restore()
+        self._docks_shown = on
+        for bar in (self.toolbar, self.workspaces.toolbar):
+            bar.setEnabled(on)
+            bar.setVisible(on)
 
     def refresh_image_list(self) -> None:
         if self.session.project is not None:
@@ -392,13 +385,9 @@ class MainWindow(QtWidgets.QMainWindow):
             ev.ignore()
             return
         if self._restore_layout:
-            if self._hidden_docks is not None:  # save the user's docks, not the start page's
-                for dock in self._hidden_docks:
-                    dock.show()
-                self.toolbar.show()
-            s = app_settings()
-            s.setValue("geometry", self.saveGeometry())
-            s.setValue("window_state", self.saveState())
+            if self._docks_shown:  # the workspace's docks, not the start page's
+                self.workspaces.remember()
+            app_settings().setValue("geometry", self.saveGeometry())
         self.learning.shutdown()
         self.session.shutdown()
         self.session.close_project()

@@ -20,5 +20,6 @@ SHORTCUTS = [
     ("Page Down / Page Up", "Next / previous image in the list"),
     ("O", "Show or hide the mask overlay"),
     ("Wheel, middle-drag, Ctrl+0", "Zoom about the cursor, pan, fit the image"),
+    ("Ctrl+1 / Ctrl+2 / Ctrl+3", "Annotate / Train / Review workspace"),
     ("Ctrl+N / Ctrl+O / Ctrl+Q", "New project from folders, open a project, quit"),
 ]

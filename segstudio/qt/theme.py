@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from PySide6 import QtGui
 
+from segstudio.resources import icon_path
+
 #: background of every pyqtgraph plot (a dark grey that matches the dock panels)
 PLOT_BACKGROUND = (28, 29, 33)
 #: the grey of 'unweighted' bars beside the coloured weighted ones
@@ -40,3 +42,21 @@ def dark_palette() -> QtGui.QPalette:
     for role in (C.Text, C.ButtonText, C.WindowText):
         p.setColor(QtGui.QPalette.ColorGroup.Disabled, role, QtGui.QColor(120, 120, 120))
     return p
+
+
+def style_sheet() -> str:
+    """The application style sheet: check boxes whose box shows on the dark palette (Fusion
+    draws it dark grey on dark grey), checked ones filled blue with a white mark."""
+    try:
+        mark = f"image: url({icon_path('check').as_posix()});"
+    except FileNotFoundError:  # a broken install: the blue fill alone still says 'checked'
+        mark = ""
+    return f"""
+QCheckBox::indicator, QGroupBox::indicator {{
+    width: 14px; height: 14px; border: 1px solid #9a9ca0; border-radius: 3px; background: #1e1f22; }}
+QCheckBox::indicator:hover, QGroupBox::indicator:hover {{ border-color: #d0d0d0; }}
+QCheckBox::indicator:checked, QGroupBox::indicator:checked {{
+    background: #3574c4; border-color: #8fb8ec; {mark} }}
+QCheckBox::indicator:disabled {{ border-color: #5c5e62; background: #2b2d30; }}
+QCheckBox::indicator:checked:disabled {{ background: #3b4a5e; }}
+"""

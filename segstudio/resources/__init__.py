@@ -8,7 +8,7 @@ Layout::
 
     icons/hicolor/scalable/apps/segstudio.svg     application icon (source)
     icons/hicolor/<N>x<N>/apps/segstudio.png      renders, N in APP_ICON_SIZES
-    icons/tools/<name>.svg                        tool bar icons, TOOL_ICONS + PAGE_ICONS
+    icons/tools/<name>.svg                        tool bar icons, TOOL_ICONS + PAGE_ICONS + STYLE_ICONS
     segstudio.desktop                             freedesktop desktop entry
     io.github.segstudio.segstudio.metainfo.xml    AppStream metainfo
 """
@@ -24,6 +24,7 @@ APP_ICON_SIZES = (16, 24, 32, 48, 64, 128, 256)
 TOOL_ICONS = ("brush", "eraser", "fill", "polygon", "wand", "picker", "accept-brush", "accept-lasso", "train", "predict", "export",
               "undo", "redo", "save")
 PAGE_ICONS = ("open-folder", "open-project", "demo")  # start page buttons, same style
+STYLE_ICONS = ("check",)  # drawn by the theme's style sheet (a checked box's mark)
 DESKTOP_FILE = "segstudio.desktop"
 METAINFO_FILE = f"{APP_ID}.metainfo.xml"
 

@@ -18,6 +18,7 @@ import numpy as np
 from segstudio.core.atomic import copy_atomic
 from segstudio.core.classes import ClassTable
 from segstudio.core.errors import SegstudioError
+from segstudio.core.text import counted
 from segstudio.core.weights import class_weights
 from segstudio.io.images import read_image
 from segstudio.io.masks import read_mask
@@ -244,7 +245,7 @@ def record_unfinished_run(project: Project, run_id: int, tc: TrainConfig, extra:
     write_card(model_path, card)
     if not any(m.run_id == run_id and m.path == str(model_path) for m in project.models()):
         project.add_model(run_id, str(model_path), "keras", card)
-    project.finish_run(run_id, "finished", f"finished {len(epochs)} epochs (recorded after its process ended)",
+    project.finish_run(run_id, "finished", f"finished {counted(len(epochs), 'epoch')} (recorded after its process ended)",
                        model_path=str(model_path), best_fg_miou=best.fg_miou if best else None)
     return run_id
 

@@ -13,6 +13,7 @@ from PIL import Image
 
 from segstudio.cli import main
 from segstudio.core.classes import VOC_VOID, default_color
+from segstudio.core.text import counted
 from segstudio.services.project_import import import_folder
 from segstudio.store.project import Project
 from tests.conftest import TinyFactory
@@ -279,7 +280,7 @@ def test_bad_files_skipped_in_process(tmp_path, capsys):
     rc, out, err = cli(capsys, "init", tmp_path / "p", "--images", ds.images_dir,
                        "--masks", ds.masks_dir, "--classes", ds.classes_file)
     assert rc != 0
-    assert f"skipped {len(bad)} file(s)" in err
+    assert f"skipped {counted(len(bad), 'file')}:" in err
     _check_bad_report(err, bad)
     _check_good_part_imported(capsys, ds, tmp_path / "p")
     # the project stays usable: index and weights work too

@@ -42,6 +42,6 @@ def test_a_folder_argument_opens_the_window(monkeypatch, tmp_path):
 
     import segstudio.qt.app as app
 
-    monkeypatch.setattr(app, "run_gui", lambda project, shot, size: seen.setdefault("p", project) and 0)
+    monkeypatch.setattr(app, "run_gui", lambda project, shot, size, workspace=None: seen.setdefault("p", project) and 0)
     assert launcher.main([str(tmp_path)]) == 0
     assert seen["p"] == str(tmp_path)

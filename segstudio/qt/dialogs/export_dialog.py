@@ -4,6 +4,7 @@ IoU) beside it; the export runs in a child process and the dialog lists where th
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
@@ -50,14 +51,19 @@ class ExportDialog(QtWidgets.QDialog):
         self.keras_check.setEnabled(False)
         self.saved_check = QtWidgets.QCheckBox("TensorFlow SavedModel (serve signature)")
         self.onnx_check = QtWidgets.QCheckBox("ONNX")
+        self.onnx_hint = QtWidgets.QLabel(ONNX_INSTALL_HINT)
+        self.onnx_hint.setWordWrap(True)
+        self.onnx_hint.setStyleSheet(HINT_STYLE)
+        self.onnx_hint.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.onnx_hint.setVisible(not onnx_available())
         if not onnx_available():
             self.onnx_check.setEnabled(False)
-            self.onnx_check.setText("ONNX — needs tf2onnx: pip install 'segstudio[onnx]'")
+            self.onnx_check.setText("ONNX — not installed")
         form = QtWidgets.QFormLayout()
         form.addRow("Model", self.run_combo)
         form.addRow("Folder", folder_row)
         formats = QtWidgets.QVBoxLayout()
-        for c in (self.keras_check, self.saved_check, self.onnx_check):
+        for c in (self.keras_check, self.saved_check, self.onnx_check, self.onnx_hint):
             formats.addWidget(c)
         form.addRow("Formats", formats)
         note = QtWidgets.QLabel("Each file gets a model card (.card.json) beside it: classes and colours, "
@@ -146,5 +152,16 @@ class ExportDialog(QtWidgets.QDialog):
             self.errors.report(f"Export {fmt}", why)
         self.exported.emit([str(f) for f in r.files])
 
-    def _open_folder(self) -> None:
-        QtGui.QDesktopServices.openUrl(QtCore.QUrl.fromLocalFile(self.folder_edit.text()))
+    def _open_folder(self) -> bool:
+        """Show the export folder in the file manager; without one, say where it is."""
+        folder = str(Path(self.folder_edit.text()).expanduser())
+        if QtGui.QDesktopServices.openUrl(QtCore.QUrl.fromLocalFile(folder)):
+            return True
+        self.output.appendPlainText(f"\nNo file manager could open the folder; the files are in:\n  {folder}")
+        self.errors.report("Open folder", f"no file manager could open it; the exported files are in {folder}")
+        return False
+
+
+#: what to run when the ONNX extra (tf2onnx, onnxruntime; pyproject.toml) is missing
+ONNX_INSTALL_HINT = (f"ONNX export needs the onnx extra: {Path(sys.executable).name} -m pip install "
+                     "'segstudio[onnx]' (in a source checkout `make run` installs it), then reopen this dialog.")

@@ -8,6 +8,7 @@ from pathlib import Path
 from PySide6 import QtCore, QtWidgets
 
 from segstudio.core.classes import ClassTable
+from segstudio.core.text import counted
 from segstudio.qt.theme import HINT_STYLE
 
 
@@ -94,8 +95,8 @@ def show_import_report(parent: QtWidgets.QWidget, added: int, labelled: int,
     dlg.setWindowTitle("Import finished")
     dlg.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
     text = QtWidgets.QLabel(
-        f"<b>{added}</b> images imported, <b>{labelled}</b> with masks. "
-        + (f"<b>{len(skipped)}</b> files skipped:" if skipped else "No files skipped."))
+        f"<b>{counted(added, 'image')}</b> imported, <b>{labelled}</b> with masks. "
+        + (f"<b>{counted(len(skipped), 'file')}</b> skipped:" if skipped else "No files skipped."))
     table = QtWidgets.QTableWidget(len(skipped), 2)
     table.setHorizontalHeaderLabels(["File", "Why it was skipped"])
     table.verticalHeader().hide()

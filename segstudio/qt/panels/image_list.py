@@ -125,9 +125,16 @@ class ImageListPanel(QtWidgets.QWidget):
         self.view.setAlternatingRowColors(True)
         self.view.setShowGrid(False)
         hh = self.view.horizontalHeader()
-        hh.setSectionResizeMode(0, QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
+        # names take what is left; the classes column keeps room for its title and a few ids
+        # (elided; the row's tooltip lists them all)
+        hh.setStretchLastSection(False)
+        hh.setSectionResizeMode(0, QtWidgets.QHeaderView.ResizeMode.Stretch)
         hh.setSectionResizeMode(1, QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
-        hh.setStretchLastSection(True)
+        hh.setSectionResizeMode(2, QtWidgets.QHeaderView.ResizeMode.Fixed)
+        hh.resizeSection(2, max(hh.fontMetrics().horizontalAdvance(self.model.HEADERS[2]),
+                                self.view.fontMetrics().horizontalAdvance("00 00 00")) + 12)
+        self.view.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.view.setWordWrap(False)  # one line per row: "1 2 3 6 1…", not "1 2…6 …"
         self.count_label = QtWidgets.QLabel()
         self.count_label.setStyleSheet(HINT_STYLE)
         filters = QtWidgets.QHBoxLayout()

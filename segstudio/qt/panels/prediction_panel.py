@@ -104,6 +104,9 @@ class PredictionPanel(QtWidgets.QWidget):
         for b in (self.predict_current, self.predict_listed, self.predict_all, self.cancel_button):
             row.addWidget(b)
         self.progress = QtWidgets.QProgressBar()
+        keep = self.progress.sizePolicy()
+        keep.setRetainSizeWhenHidden(True)  # showing it while predicting must not squash the rows below
+        self.progress.setSizePolicy(keep)
         self.progress.setVisible(False)
 
         self.view_combo = QtWidgets.QComboBox()
@@ -160,6 +163,11 @@ class PredictionPanel(QtWidgets.QWidget):
         self.scores_label = QtWidgets.QLabel("")
         self.scores_label.setWordWrap(True)
         self.scores_label.setStyleSheet(DETAIL_STYLE)
+        self.scores_label.setAlignment(QtCore.Qt.AlignmentFlag.AlignLeft | QtCore.Qt.AlignmentFlag.AlignTop)
+        # five lines reserved: the scores and the out-of-date note never run under the queue below
+        self.scores_label.setMinimumHeight(self.scores_label.fontMetrics().lineSpacing() * 5 + 4)
+        self.scores_label.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored,
+                                        QtWidgets.QSizePolicy.Policy.Minimum)
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         model_row = QtWidgets.QHBoxLayout()
@@ -174,7 +182,7 @@ class PredictionPanel(QtWidgets.QWidget):
         lay.addWidget(self.scores_label)
         lay.addStretch(1)
         self._update_buttons()
-        self.scores_label.setText("No prediction for this image yet.\n\n\n")  # room for four lines
+        self.scores_label.setText("No prediction for this image yet.")  # its height is reserved above
         self.outline_legend.setText("<br><br>")  # room for the legend's three lines
         self.setMinimumHeight(self.sizeHint().height())
 

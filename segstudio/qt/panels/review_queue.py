@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from segstudio.core.text import counted
 from segstudio.qt.theme import HINT_STYLE, WARNING_COLOR
 from segstudio.services.prediction_cache import QueueItem
 
@@ -71,7 +72,7 @@ class ReviewQueue(QtWidgets.QWidget):
         self.view.resizeColumnsToContents()
         stale = sum(not it.current for it in self.items)
         self.summary.setText(
-            (f"{len(self.items)} predicted image{'s' if len(self.items) != 1 else ''} to review"
+            (f"{counted(len(self.items), 'predicted image')} to review"
              + (f" · {stale} {STALE}" if stale else "")) if self.items else "Predict images to fill the queue.")
         self.next_button.setEnabled(bool(self.items))
 

@@ -56,9 +56,10 @@ class RunHistory(QtWidgets.QWidget):
         for p in (self.fg_plot, self.class_plot):
             p.setMenuEnabled(False)
             p.setMinimumHeight(140)
-        plots = QtWidgets.QHBoxLayout()
-        plots.addWidget(self.fg_plot, 1)
-        plots.addWidget(self.class_plot, 2)
+        body = QtWidgets.QHBoxLayout()  # side by side: the dock is wide and short in the Train workspace
+        body.addWidget(self.view, 3)
+        body.addWidget(self.fg_plot, 2)
+        body.addWidget(self.class_plot, 3)
         self.use_button = QtWidgets.QPushButton("Use for predictions")
         self.use_button.setToolTip("Make the selected run the active model: predictions and "
                                    "fine-tuning use it (remembered for this project)")
@@ -74,8 +75,7 @@ class RunHistory(QtWidgets.QWidget):
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addLayout(top)
-        lay.addWidget(self.view, 1)
-        lay.addLayout(plots, 1)
+        lay.addLayout(body, 1)
 
     def set_models(self, state: ModelState) -> None:
         """Show the runs, newest first, and mark the active model."""

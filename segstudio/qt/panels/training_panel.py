@@ -16,43 +16,31 @@ from __future__ import annotations
 
 import time
 
-import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
 from segstudio.core.classes import ClassTable
+from segstudio.core.text import counted
 from segstudio.core.weights import SCHEMES
 from segstudio.qt.learning_session import ModelState, TrainRequest
+from segstudio.qt.panels.training_fields import (
+    FIELD_LABELS,
+    Collapsible,
+    StatusLine,
+    form_layout,
+    fraction_spin,
+    spin,
+    window_alarm,
+)
 from segstudio.qt.theme import (
     PLOT_BACKGROUND,
     PRIMARY_BUTTON_STYLE,
     SMALL_HINT_STYLE,
     USER_HINT_STYLE,
 )
-from segstudio.qt.widgets.loss_share_chart import draw_loss_shares
+from segstudio.qt.widgets.loss_share_chart import LossShareChart, draw_loss_shares
 from segstudio.qt.widgets.training_plots import TrainingPlots
 from segstudio.services import corrections, training_setup
 from segstudio.services.training_setup import DEFAULTS, DEFAULTS_ALL, LOSSES, PRESETS
-
-
-def _fraction_spin(hi: float, value: float, tooltip: str) -> QtWidgets.QDoubleSpinBox:
-    """0 .. ``hi`` in steps of 0.05, two decimals."""
-    s = QtWidgets.QDoubleSpinBox()
-    s.setRange(0.0, hi)
-    s.setSingleStep(0.05)
-    s.setDecimals(2)
-    s.setValue(value)
-    s.setToolTip(tooltip)
-    return s
-
-
-def _spin(lo: int, hi: int, value: int, step: int = 1, suffix: str = "") -> QtWidgets.QSpinBox:
-    s = QtWidgets.QSpinBox()
-    s.setRange(lo, hi)
-    s.setSingleStep(step)
-    s.setValue(value)
-    if suffix:
-        s.setSuffix(suffix)
-    return s
 
 
 class TrainingPanel(QtWidgets.QWidget):
@@ -85,6 +73,7 @@ class TrainingPanel(QtWidgets.QWidget):
         self.weight_preview = None  # services.training_setup.WeightPreview the chart shows
         self.plan = None  # core.plan.Plan the form started from
         self.plots = TrainingPlots()
+        self.plots.describe_alarm = lambda alarm: window_alarm(alarm, self.form_settings())
         self._build_settings()
         split = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
         split.addWidget(self.settings_area)
@@ -97,62 +86,37 @@ class TrainingPanel(QtWidgets.QWidget):
 
     # -- settings form ----------------------------------------------------------------------
     def _build_settings(self) -> None:
-        form = QtWidgets.QFormLayout()
-        form.setFieldGrowthPolicy(QtWidgets.QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        """The often-changed fields on top; the rest in a closed 'Advanced' section, so the
+        form fits a dock of a few hundred pixels without scrolling."""
+        L = FIELD_LABELS
+        form = form_layout()
         self.start_combo = QtWidgets.QComboBox()
         self.start_combo.setToolTip("Fine-tuning trains on the FULL training set, not only corrected images.")
-        self._row(form, "start", "Start from", self.start_combo)
-        self.correction_spin = QtWidgets.QDoubleSpinBox()
-        self.correction_spin.setRange(1.0, 100.0)
-        self.correction_spin.setValue(corrections.DEFAULT_WEIGHT)
-        self.correction_spin.setSuffix(" ×")
-        self.correction_spin.setToolTip("Loss weight of pixels you corrected since the last run.")
-        form.addRow("Corrected pixels", self.correction_spin)
+        self._row(form, "start", L["start"], self.start_combo)
         self.corrections_label = QtWidgets.QLabel("—")
         self.corrections_label.setWordWrap(True)
+        self.corrections_label.setStyleSheet(SMALL_HINT_STYLE)
         form.addRow("", self.corrections_label)
-
         self.preset_combo = QtWidgets.QComboBox()
         self.preset_combo.addItems(list(PRESETS))
         self.preset_combo.setPlaceholderText("the plan's size")
-        self.filters_spin = _spin(2, 256, DEFAULTS["filters"])
-        self.depth_spin = _spin(1, 7, DEFAULTS["depth"])
+        self.filters_spin = spin(2, 256, DEFAULTS["filters"])
+        self.depth_spin = spin(1, 7, DEFAULTS["depth"])
         self.preset_combo.setCurrentText(training_setup.DEFAULT_PRESET)
         self.preset_combo.currentTextChanged.connect(self._preset_chosen)
-        size_row = QtWidgets.QHBoxLayout()
-        size_row.addWidget(QtWidgets.QLabel("filters"))
-        size_row.addWidget(self.filters_spin)
-        size_row.addWidget(QtWidgets.QLabel("depth"))
-        size_row.addWidget(self.depth_spin)
-        self._row(form, "model_size", "Model size", self.preset_combo)
-        form.addRow("", size_row)
-
-        self.loss_combo = QtWidgets.QComboBox()
-        self.loss_combo.setEditable(True)
-        self.loss_combo.addItems(LOSSES)
-        self.loss_combo.setCurrentText(DEFAULTS["loss"])
-        self._row(form, "loss", "Loss", self.loss_combo)
+        self._row(form, "model_size", L["model_size"], self.preset_combo)
         self.scheme_combo = QtWidgets.QComboBox()
         for name, note in SCHEMES.items():
             self.scheme_combo.addItem(name, name)
             self.scheme_combo.setItemData(self.scheme_combo.count() - 1, note, QtCore.Qt.ItemDataRole.ToolTipRole)
         self.scheme_combo.setCurrentText(training_setup.DEFAULT_SCHEME)
-        self.strength_spin = _fraction_spin(2.0, DEFAULTS_ALL["weight_strength"],
-                                            "Class weights are raised to this power: 1 as computed, 0 unweighted.")
-        self.clip_spin = QtWidgets.QDoubleSpinBox()
-        self.clip_spin.setRange(1, 1e6)
-        self.clip_spin.setValue(training_setup.DEFAULT_CLIP)
-        self.clip_spin.setToolTip("Cap each weight at this multiple of the smallest weight.")
-        w_row = QtWidgets.QHBoxLayout()
-        w_row.addWidget(self.scheme_combo, 1)
-        w_row.addWidget(QtWidgets.QLabel("clip"))
-        w_row.addWidget(self.clip_spin)
-        form.addRow("Class weights", w_row)
-        self._row(form, "weights", "Weight strength", self.strength_spin)
-        self.weights_plot = pg.PlotWidget(background=PLOT_BACKGROUND)
-        self.weights_plot.setMenuEnabled(False)
+        form.addRow(L["weights"], self.scheme_combo)
+        self.strength_spin = fraction_spin(2.0, DEFAULTS_ALL["weight_strength"],
+                                           "Class weights are raised to this power: 1 as computed, 0 unweighted.")
+        self._row(form, "weights", L["weight_strength"], self.strength_spin)
+        self.weights_plot = LossShareChart(background=PLOT_BACKGROUND)
         self.weights_plot.setFixedHeight(120)
-        self.weights_plot.setTitle("share of the loss per class: grey unweighted, colour weighted",
+        self.weights_plot.setTitle("loss share per class: grey unweighted, colour weighted",
                                    color="#c8c8c8", size="8pt")
         self.weights_plot.setLabel("left", "log10 %")
         self.weights_note = QtWidgets.QLabel()
@@ -160,28 +124,51 @@ class TrainingPanel(QtWidgets.QWidget):
         self.weights_note.setStyleSheet(SMALL_HINT_STYLE)
         form.addRow(self.weights_plot)
         form.addRow(self.weights_note)
-        self.scheme_combo.currentIndexChanged.connect(self.request_weights)
-        self.clip_spin.valueChanged.connect(self.request_weights)
-        self.strength_spin.valueChanged.connect(self.request_weights)
-
         self.minutes_spin = QtWidgets.QDoubleSpinBox()
         self.minutes_spin.setRange(0.1, 10000)
         self.minutes_spin.setDecimals(1)
         self.minutes_spin.setSuffix(" min")
         self.minutes_spin.setValue(10.0)
-        self.fixed_epochs = QtWidgets.QCheckBox("exact epochs instead")
-        self.fixed_epochs.setToolTip("Train epochs x steps/epoch, however long it takes, instead of a time budget.")
+        self.fixed_epochs = QtWidgets.QCheckBox("exact epochs")
+        self.fixed_epochs.setToolTip("Train epochs x steps/epoch (Advanced), however long it takes, "
+                                     "instead of a time budget.")
         budget_row = QtWidgets.QHBoxLayout()
         budget_row.addWidget(self.minutes_spin, 1)
         budget_row.addWidget(self.fixed_epochs)
-        self._row(form, "minutes", "Time budget", budget_row)
-        self.rare_spin = _fraction_spin(1.0, DEFAULTS_ALL["rare_fraction"],
-                                        "Share of the training crops centred on a pixel of a rare class.")
-        self._row(form, "rare_fraction", "Rare-class crops", self.rare_spin)
-        self.epochs_spin = _spin(1, 100000, DEFAULTS["epochs"])
-        self.steps_spin = _spin(1, 100000, DEFAULTS["steps_per_epoch"])
-        self.batch_spin = _spin(1, 1024, DEFAULTS["batch"])
-        self.crop_spin = _spin(16, 4096, DEFAULTS["crop"], 16, " px")
+        self._row(form, "minutes", L["minutes"], budget_row)
+
+        adv = form_layout()
+        self.correction_spin = QtWidgets.QDoubleSpinBox()
+        self.correction_spin.setRange(1.0, 100.0)
+        self.correction_spin.setValue(corrections.DEFAULT_WEIGHT)
+        self.correction_spin.setSuffix(" ×")
+        self.correction_spin.setToolTip("Loss weight of pixels you corrected since the last run.")
+        adv.addRow(L["correction_weight"], self.correction_spin)
+        size_row = QtWidgets.QHBoxLayout()
+        size_row.addWidget(self.filters_spin)
+        size_row.addWidget(QtWidgets.QLabel("depth"))
+        size_row.addWidget(self.depth_spin)
+        adv.addRow(L["size"], size_row)
+        self.loss_combo = QtWidgets.QComboBox()
+        self.loss_combo.setEditable(True)
+        self.loss_combo.addItems(LOSSES)
+        self.loss_combo.setCurrentText(DEFAULTS["loss"])
+        self._row(adv, "loss", L["loss"], self.loss_combo)
+        self.clip_spin = QtWidgets.QDoubleSpinBox()
+        self.clip_spin.setRange(1, 1e6)
+        self.clip_spin.setValue(training_setup.DEFAULT_CLIP)
+        self.clip_spin.setToolTip("Cap each weight at this multiple of the smallest weight.")
+        adv.addRow(L["clip"], self.clip_spin)
+        self.scheme_combo.currentIndexChanged.connect(self.request_weights)
+        self.clip_spin.valueChanged.connect(self.request_weights)
+        self.strength_spin.valueChanged.connect(self.request_weights)
+        self.rare_spin = fraction_spin(1.0, DEFAULTS_ALL["rare_fraction"],
+                                       "Share of the training crops centred on a pixel of a rare class.")
+        self._row(adv, "rare_fraction", L["rare_fraction"], self.rare_spin)
+        self.epochs_spin = spin(1, 100000, DEFAULTS["epochs"])
+        self.steps_spin = spin(1, 100000, DEFAULTS["steps_per_epoch"])
+        self.batch_spin = spin(1, 1024, DEFAULTS["batch"])
+        self.crop_spin = spin(16, 4096, DEFAULTS["crop"], 16, " px")
         self.lr_spin = QtWidgets.QDoubleSpinBox()
         self.lr_spin.setDecimals(5)
         self.lr_spin.setRange(1e-5, 1.0)
@@ -198,24 +185,28 @@ class TrainingPanel(QtWidgets.QWidget):
                                         ("batch", self.batch_spin), ("crop", self.crop_spin)]):
             grid.addWidget(QtWidgets.QLabel(label), k // 2, (k % 2) * 2)
             grid.addWidget(w, k // 2, (k % 2) * 2 + 1)
-        self._row(form, "schedule", "Schedule", grid)
-        self._row(form, "lr", "Learning rate", self.lr_spin)
-        self.val_spin = _spin(1, 90, 15, 1, " %")
+        self._row(adv, "schedule", L["schedule"], grid)
+        self._row(adv, "lr", L["lr"], self.lr_spin)
+        self.val_spin = spin(1, 90, 15, 1, " %")
         self.val_apply = QtWidgets.QPushButton("Re-split")
         self.val_apply.clicked.connect(lambda: self.splitRequested.emit(self.val_spin.value()))
         self.val_label = QtWidgets.QLabel("—")
+        self.val_label.setWordWrap(True)
         v_row = QtWidgets.QHBoxLayout()
         v_row.addWidget(self.val_spin)
         v_row.addWidget(self.val_apply)
         v_row.addWidget(self.val_label, 1)
-        form.addRow("Validation", v_row)
+        adv.addRow(L["validation"], v_row)
         self.device_combo = QtWidgets.QComboBox()
         self.device_combo.addItem("Automatic", "auto")
         self.device_label = QtWidgets.QLabel("asking TensorFlow…")
         self.device_label.setWordWrap(True)
         self.device_label.setStyleSheet(SMALL_HINT_STYLE)
-        form.addRow("Device", self.device_combo)
-        form.addRow(self.device_label)
+        adv.addRow(L["device"], self.device_combo)
+        adv.addRow(self.device_label)
+        adv_box = QtWidgets.QWidget()
+        adv_box.setLayout(adv)
+        self.advanced = Collapsible("Advanced: loss, clip, schedule, validation, device", adv_box)
 
         self.start_button = QtWidgets.QPushButton("Start training")
         self.start_button.setStyleSheet(PRIMARY_BUTTON_STYLE)
@@ -230,18 +221,19 @@ class TrainingPanel(QtWidgets.QWidget):
         self.progress = QtWidgets.QProgressBar()
         self.progress.setFormat("idle")
         self.progress.setValue(0)
-        self.status = QtWidgets.QLabel("")
-        self.status.setWordWrap(True)
+        self.status = StatusLine(3)
         box = QtWidgets.QWidget()
         inner = QtWidgets.QVBoxLayout(box)
         inner.setContentsMargins(2, 2, 2, 2)
         inner.addLayout(form)
+        inner.addWidget(self.advanced)
         inner.addStretch(1)
         scroll = QtWidgets.QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(box)
         scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        # Start / Cancel / progress stay visible below the scrolling settings
+        self.scroll = scroll
+        # Start / Cancel / progress stay visible below the scrolling settings, at a fixed place
         self.settings_area = QtWidgets.QWidget()
         outer = QtWidgets.QVBoxLayout(self.settings_area)
         outer.setContentsMargins(0, 0, 0, 0)
@@ -292,6 +284,10 @@ class TrainingPanel(QtWidgets.QWidget):
             return w.currentText().strip()
         v = w.value()
         return float(v) if isinstance(w, QtWidgets.QDoubleSpinBox) else int(v)
+
+    def form_settings(self) -> dict:
+        """The values the form shows now, by config key."""
+        return {k: self._field_value(k) for k in self._plan_fields()}
 
     def changed_from_plan(self) -> dict:
         """The values the user set that differ from the plan (what a run overrides)."""
@@ -431,7 +427,7 @@ class TrainingPanel(QtWidgets.QWidget):
 
     def set_pending_corrections(self, images: int, pixels: int) -> None:
         self.corrections_label.setText(
-            f"{pixels:,} pixels corrected in {images} image{'s' if images != 1 else ''} since the last run"
+            f"{counted(pixels, 'pixel')} corrected in {counted(images, 'image')} since the last run"
             if images else "no corrections since the last run")
 
     def set_split(self, n_val: int, n_labelled: int) -> None:
@@ -468,7 +464,7 @@ class TrainingPanel(QtWidgets.QWidget):
     def config(self) -> dict:
         """What the run overrides of the plan, and its length (a budget, or exact epochs)."""
         if self.plan is None:  # no plan (no statistics yet): every field as shown
-            cfg = {k: self._field_value(k) for k in self._plan_fields()}
+            cfg = self.form_settings()
         else:
             cfg = self.changed_from_plan()
         cfg.pop("minutes", None)

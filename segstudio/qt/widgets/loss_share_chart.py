@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from segstudio.core.classes import ClassTable
 from segstudio.qt.theme import NEUTRAL_BAR
@@ -14,6 +15,32 @@ from segstudio.services.training_setup import WeightPreview
 
 #: the lowest share drawn: 0.0001 % (log10 of a percentage)
 FLOOR = -4.0
+
+
+class LossShareChart(pg.PlotWidget):
+    """A fixed picture, not an explorer: no mouse zoom or pan, and the wheel goes on to the
+    widget around it (the training form scrolls instead of the chart zooming)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.setMenuEnabled(False)
+        self.setMouseEnabled(x=False, y=False)
+        self.hideButtons()
+
+    def wheelEvent(self, ev: QtGui.QWheelEvent) -> None:
+        """Scroll the scroll area around the chart (Qt does not pass the wheel on by itself
+        from a widget that ignores it unless the event came from the window system)."""
+        area = self.parentWidget()
+        while area is not None and not isinstance(area, QtWidgets.QAbstractScrollArea):
+            area = area.parentWidget()
+        if area is None:
+            ev.ignore()
+            return
+        pos = QtCore.QPointF(self.viewport().mapTo(area.viewport(), ev.position().toPoint()))
+        QtCore.QCoreApplication.sendEvent(area.viewport(), QtGui.QWheelEvent(
+            pos, ev.globalPosition(), ev.pixelDelta(), ev.angleDelta(), ev.buttons(), ev.modifiers(),
+            ev.phase(), ev.inverted()))
+        ev.accept()
 
 
 def log_percent(shares: np.ndarray) -> np.ndarray:

@@ -8,6 +8,8 @@ arrive many times a second: they are buffered and drawn by a timer at most ~8 ti
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
@@ -25,13 +27,17 @@ BANNER_STYLE = ("QLabel { background: #8a1c1c; color: white; font-weight: bold; 
                 " border-radius: 4px; }")
 
 
-def _plot(title: str, y_label: str = "", x_label: str = "epoch") -> pg.PlotWidget:
+def _plot(title: str, y_label: str = "", x_label: str = "epoch", tip: str = "") -> pg.PlotWidget:
+    """A plot with a short title (it must fit a third of the panel) and the long story as a tooltip."""
     w = pg.PlotWidget(background=PLOT_BACKGROUND)
     w.setTitle(title, color="#d8d8d8", size="10pt")
+    w.setToolTip(tip)
     w.showGrid(x=True, y=True, alpha=0.18)
     w.setLabel("bottom", x_label)
     if y_label:
         w.setLabel("left", y_label)
+    for side in ("bottom", "left"):  # epochs and IoU in plain numbers: no "epoch (x0.001)" on a one-batch run
+        w.getAxis(side).enableAutoSIPrefix(False)
     w.setMenuEnabled(False)
     w.setMinimumHeight(150)
     return w
@@ -71,29 +77,37 @@ class TrainingPlots(QtWidgets.QWidget):
         self.batch_x: list[float] = []
         self.batch_y: list[float] = []
         self._batch_dirty = False
+        #: the alarm as shown (the training panel adds advice in its own field names)
+        self.describe_alarm: Callable[[str], str] = lambda alarm: alarm
         self.banner = QtWidgets.QLabel()
         self.banner.setStyleSheet(BANNER_STYLE)
         self.banner.setWordWrap(True)
         self.banner.setVisible(False)
 
-        self.loss_plot = _plot("Loss (train per batch · train/val per epoch)", "loss")
+        self.loss_plot = _plot("Loss", "loss", tip="Training loss per batch (thin line); training and "
+                               "validation loss per epoch (dots)")
         self.loss_plot.addLegend(offset=(-5, 5), labelTextSize="8pt")
         self.batch_curve = self.loss_plot.plot([], [], pen=BATCH_PEN, name="batch")
         self.train_curve = self.loss_plot.plot([], [], pen=TRAIN_PEN, name="train", **_symbol(TRAIN_PEN))
         self.val_curve = self.loss_plot.plot([], [], pen=VAL_PEN, name="validation", **_symbol(VAL_PEN))
 
-        self.fg_plot = _plot("Foreground mIoU (validation)", "IoU")
+        self.fg_plot = _plot("Foreground mIoU", "IoU", tip="Mean IoU of the foreground classes on the "
+                             "validation split: the number that says whether the rare classes are learned")
         self.fg_plot.setYRange(0, 1.03, padding=0)
         self.fg_curve = self.fg_plot.plot([], [], pen=FG_PEN, **_symbol(FG_PEN))
-        self.acc_plot = _plot("Pixel accuracy — misleading under imbalance", "accuracy")
+        self.acc_plot = _plot("Pixel accuracy", "accuracy", tip="Pixel accuracy on the validation split: "
+                              "misleading under imbalance (predicting background everywhere scores ~99%)")
         self.acc_plot.setYRange(0, 1.03, padding=0)
         self.acc_curve = self.acc_plot.plot([], [], pen=ACC_PEN, **_symbol(ACC_PEN))
 
-        self.class_plot = _plot("IoU per class (validation)", "IoU")
+        self.class_plot = _plot("IoU per class (validation)", "IoU", tip="Each class's IoU on the validation "
+                                "split; pick the classes on the right (greyed: too few pixels to score)")
         self.class_plot.setYRange(0, 1.03, padding=0)
         self.class_curves: dict[int, pg.PlotDataItem] = {}
         self.class_list = QtWidgets.QListWidget()
-        self.class_list.setMaximumWidth(190)
+        self.class_list.setMaximumWidth(230)
+        self.class_list.setTextElideMode(QtCore.Qt.TextElideMode.ElideRight)  # the tooltip has the pixels
+        self.class_list.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.class_list.itemChanged.connect(self._redraw_classes)
         all_btn = QtWidgets.QPushButton("All")
         none_btn = QtWidgets.QPushButton("None")
@@ -112,7 +126,8 @@ class TrainingPlots(QtWidgets.QWidget):
         cl.addWidget(self.class_plot, 1)
         cl.addLayout(picker)
 
-        self.heat_plot = _plot("IoU per class × epoch (viridis: 0 purple → 1 yellow; grey: class absent)", "class id")
+        self.heat_plot = _plot("IoU per class × epoch", "class id",
+                               tip="viridis: IoU 0 purple → 1 yellow; grey: the class is absent from validation")
         self.heat_item = pg.ImageItem(axisOrder="row-major")
         self.heat_plot.addItem(self.heat_item)
         self.heat_plot.getViewBox().invertY(False)
@@ -127,8 +142,8 @@ class TrainingPlots(QtWidgets.QWidget):
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.banner)
-        lay.addLayout(top, 1)
-        lay.addWidget(self.tabs, 1)
+        lay.addLayout(top, 2)
+        lay.addWidget(self.tabs, 3)  # the per-class curves are what matters: the most height
 
         self._timer = QtCore.QTimer(self)
         self._timer.setInterval(120)
@@ -199,7 +214,7 @@ class TrainingPlots(QtWidgets.QWidget):
             self.banner.setText("")
             return
         where = f" (epoch {epoch})" if epoch else ""
-        self.banner.setText(f"⚠ Collapse alarm{where}: {text}")
+        self.banner.setText(f"⚠ Collapse alarm{where}: {self.describe_alarm(text)}")
         self.banner.setVisible(True)
 
     @property

@@ -1,0 +1,121 @@
+"""The training form's pieces: its field labels (the one place they are written, so messages
+that name a field -- the collapse alarm's advice -- use the same words), its spin boxes, the
+collapsible 'Advanced' section and the fixed-height status line under Start / Cancel."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from PySide6 import QtCore, QtWidgets
+
+from segstudio.core import alarm_advice
+
+#: form row label per setting (config keys where the row holds one)
+FIELD_LABELS: dict[str, str] = {
+    "start": "Start from",
+    "model_size": "Model size",
+    "weights": "Class weights",
+    "weight_strength": "Weight strength",
+    "minutes": "Time budget",
+    "correction_weight": "Corrected pixels",
+    "size": "Filters, depth",
+    "loss": "Loss",
+    "clip": "Weight clip",
+    "rare_fraction": "Rare-class crops",
+    "schedule": "Schedule",
+    "lr": "Learning rate",
+    "validation": "Validation",
+    "device": "Device",
+}
+#: the rows under the closed 'Advanced' section
+ADVANCED = ("correction_weight", "size", "loss", "clip", "rare_fraction", "schedule", "lr", "validation", "device")
+PANEL = "the Training panel"
+
+
+def field_names() -> dict[str, str]:
+    """How the alarm's advice names a setting in the window: 'Weight strength', or
+    'Weight clip' (under Advanced) for a field the user has to open the section to see."""
+    return {key: f"'{FIELD_LABELS[key]}'" + (" (under Advanced)" if key in ADVANCED else "")
+            for key in alarm_advice.SETTINGS if key in FIELD_LABELS}
+
+
+def window_alarm(alarm: str, settings: Mapping[str, object]) -> str:
+    """The alarm as the window shows it: what happened, then advice in the form's own words,
+    leaving out what ``settings`` (the form's values) already do."""
+    advice = alarm_advice.advice(alarm, settings, field_names())
+    text = alarm_advice.diagnosis(alarm)
+    return f"{text}. In {PANEL}: {advice}." if advice else text + "."
+
+
+def form_layout() -> QtWidgets.QFormLayout:
+    form = QtWidgets.QFormLayout()
+    form.setFieldGrowthPolicy(QtWidgets.QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+    form.setRowWrapPolicy(QtWidgets.QFormLayout.RowWrapPolicy.DontWrapRows)
+    return form
+
+
+def fraction_spin(hi: float, value: float, tooltip: str) -> QtWidgets.QDoubleSpinBox:
+    """0 .. ``hi`` in steps of 0.05, two decimals."""
+    s = QtWidgets.QDoubleSpinBox()
+    s.setRange(0.0, hi)
+    s.setSingleStep(0.05)
+    s.setDecimals(2)
+    s.setValue(value)
+    s.setToolTip(tooltip)
+    return s
+
+
+def spin(lo: int, hi: int, value: int, step: int = 1, suffix: str = "") -> QtWidgets.QSpinBox:
+    s = QtWidgets.QSpinBox()
+    s.setRange(lo, hi)
+    s.setSingleStep(step)
+    s.setValue(value)
+    if suffix:
+        s.setSuffix(suffix)
+    return s
+
+
+class Collapsible(QtWidgets.QWidget):
+    """A header button that shows or hides ``body`` (closed by default)."""
+
+    def __init__(self, title: str, body: QtWidgets.QWidget, parent: QtWidgets.QWidget | None = None):
+        super().__init__(parent)
+        self.body = body
+        self.button = QtWidgets.QToolButton()
+        self.button.setText(title)
+        self.button.setCheckable(True)
+        self.button.setToolButtonStyle(QtCore.Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.button.setAutoRaise(True)
+        self.button.setStyleSheet("QToolButton { font-weight: bold; }")
+        self.button.toggled.connect(self.set_open)
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(0, 4, 0, 0)
+        lay.addWidget(self.button)
+        lay.addWidget(body)
+        self.set_open(False)
+
+    def set_open(self, on: bool) -> None:
+        self.button.setChecked(on)
+        self.button.setArrowType(QtCore.Qt.ArrowType.DownArrow if on else QtCore.Qt.ArrowType.RightArrow)
+        self.body.setVisible(on)
+
+    @property
+    def is_open(self) -> bool:
+        return self.button.isChecked()
+
+
+class StatusLine(QtWidgets.QLabel):
+    """Word-wrapped text in a fixed height of ``lines`` lines, so the buttons above it never
+    move when it grows (a click landed beside a button that had jumped); the tooltip holds
+    the whole text when it is longer."""
+
+    def __init__(self, lines: int = 3, parent: QtWidgets.QWidget | None = None):
+        super().__init__(parent)
+        self.setWordWrap(True)
+        self.setAlignment(QtCore.Qt.AlignmentFlag.AlignLeft | QtCore.Qt.AlignmentFlag.AlignTop)
+        self.setFixedHeight(self.fontMetrics().lineSpacing() * lines + 4)
+        self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Fixed)
+
+    def setText(self, text: str) -> None:
+        super().setText(text)
+        self.setToolTip(text)
