@@ -54,7 +54,8 @@ class Corrector:
             if self._collapses < 2:  # the first epochs of most runs look like this
                 return None
             self._collapses = 0
-            self.strength = min(MAX_STRENGTH, self.strength * STRENGTHEN)
+            # from no weighting at all (the plan's choice at mild imbalance), start at a quarter
+            self.strength = min(MAX_STRENGTH, max(self.strength * STRENGTHEN, 0.25))
             why = "foreground collapse in two epochs running: class weighting strengthened"
         else:
             return None
