@@ -103,6 +103,34 @@ def test_cancel_stops_the_run_and_keeps_the_checkpoint(qtbot, window):
     assert panel.start_button.isEnabled() and not panel.cancel_button.isEnabled()
 
 
+def test_cancel_mid_epoch_stops_within_a_batch_or_two(qtbot, window):
+    from segstudio.qt.panels.training_panel import CANCELLING
+
+    panel = window.learning.training
+    steps = 400
+    panel.set_config(start="new", **{**TINY, "steps_per_epoch": steps, "epochs": 1})
+    batches, after = [], []
+    panel.start()
+    job = window.learning.session.training_job
+    _collect(job, BatchEvent, batches)
+
+    def count_after(event):
+        if isinstance(event, BatchEvent):
+            after.append(event.step)
+    qtbot.waitUntil(lambda: len(batches) >= 3, timeout=TIMEOUT)
+    with qtbot.waitSignal(panel.runFinished, timeout=TIMEOUT) as done:
+        panel.cancel()
+        job.yielded.connect(count_after)
+        qtbot.wait(50)  # batches already queued still arrive; the Cancelling line stays
+        assert panel.status.text() == CANCELLING
+    assert done.args[0]["status"] == "cancelled"
+    # the child stops after the batch it is in; a few more may be in the pipe already
+    assert batches[-1][1] < steps and len(after) < 10, (batches[-1], after)
+    assert panel.status.text().startswith(f"Run {done.args[0]['run_id']} cancelled")
+    run = window.session.project.run(done.args[0]["run_id"])
+    assert run.status == "cancelled" and "during epoch 1" in (run.message or "")
+
+
 def test_history_shows_one_run_and_compares_two(qtbot, window):
     project = window.session.project
     for k, fg in enumerate((0.2, 0.5)):

@@ -55,6 +55,11 @@ def _spin(lo: int, hi: int, value: int, step: int = 1, suffix: str = "") -> QtWi
     return s
 
 
+#: what Cancel does (ml.trainer checks the cancel after every batch and validation image)
+CANCELLING = ("Cancelling — stops after this batch (or this validation image); "
+              "the best checkpoint so far is kept…")
+
+
 class TrainingPanel(QtWidgets.QWidget):
     """Requests: ``startRequested(TrainRequest)``, ``cancelRequested()``,
     ``splitRequested(percent)``, ``weightsRequested(scheme, clip)``, ``devicesWanted()``.
@@ -75,6 +80,7 @@ class TrainingPanel(QtWidgets.QWidget):
         self.has_project = False
         self.running = False
         self._batches = 0
+        self._cancelling = False
         self._t_first = 0.0
         self._budget_s: float | None = None  # the live run's time budget
         self._devices_asked = False
@@ -519,7 +525,8 @@ class TrainingPanel(QtWidgets.QWidget):
         if self.running:
             self.cancelRequested.emit()
             self.cancel_button.setEnabled(False)
-            self.status.setText("Cancelling after the current batch (the last checkpoint is kept)…")
+            self._cancelling = True
+            self.status.setText(CANCELLING)
 
     # -- the run, as the LearningSession reports it --------------------------------------------------
     def training_started(self) -> None:
@@ -533,6 +540,7 @@ class TrainingPanel(QtWidgets.QWidget):
         self.progress.setFormat("starting…")
         self.status.setText("Loading TensorFlow and the training data…")
         self._batches = 0
+        self._cancelling = False  # True: the batches still arriving leave the Cancelling line shown
         self._set_running(True)
         self.runStarted.emit()
 
@@ -560,6 +568,8 @@ class TrainingPanel(QtWidgets.QWidget):
             self.progress.setValue((epoch - 1) * steps + step)
             self.progress.setFormat(f"epoch {epoch} · step {step}/{steps}")
         rate = (self._batches - 1) / max(time.perf_counter() - self._t_first, 1e-9) if self._batches > 1 else 0
+        if self._cancelling:
+            return
         self.status.setText(f"epoch {epoch}, step {step}/{steps} · loss {loss:.4f}"
                             + (f" · {rate:.1f} batches/s" if rate else ""))
 
