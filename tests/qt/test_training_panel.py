@@ -131,6 +131,52 @@ def test_cancel_mid_epoch_stops_within_a_batch_or_two(qtbot, window):
     assert run.status == "cancelled" and "during epoch 1" in (run.message or "")
 
 
+def _child_pids() -> list[int]:
+    """This process's children (Linux /proc)."""
+    pids = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            if ppid == os.getpid():
+                pids.append(int(d))
+    return pids
+
+
+def test_a_killed_training_child_is_named_logged_and_the_history_shows_it(qtbot, window):
+    import signal
+    from pathlib import Path
+
+    from segstudio.qt.panels.run_history import COLUMNS
+
+    panel, ls = window.learning.training, window.learning.session
+    before = set(_child_pids())
+    panel.set_config(start="new", **{**TINY, "steps_per_epoch": 400, "epochs": 1})
+    batches = []
+    panel.start()
+    _collect(ls.training_job, BatchEvent, batches)
+    qtbot.waitUntil(lambda: len(batches) >= 1, timeout=TIMEOUT)
+    (child,) = set(_child_pids()) - before
+    with qtbot.waitSignal(ls.trainingDone, timeout=TIMEOUT):
+        os.kill(child, signal.SIGKILL)  # what the kernel's out-of-memory killer does
+    text = window.errors.history[-1]
+    assert "the training process was killed (signal 9) — most likely out of memory; " \
+           "try a smaller batch or crop" in text
+    log = Path(text.split("its full log: ")[1].rstrip(")"))
+    root = window.session.project.root
+    assert log.parent == root / "logs" and log.exists()
+    noise = [line for line in log.read_text().splitlines() if line.strip()]
+    assert noise and not any(line in text for line in noise)  # TF's lines: in the log only
+    assert "\n" not in text
+    hist = window.learning.history
+    status = COLUMNS.index("Status")
+    qtbot.waitUntil(lambda: hist.view.rowCount() == 1
+                    and hist.view.item(0, status).text() == "interrupted", timeout=10000)
+
+
 def test_history_shows_one_run_and_compares_two(qtbot, window):
     project = window.session.project
     for k, fg in enumerate((0.2, 0.5)):
