@@ -183,7 +183,7 @@ class LearningSession(QtCore.QObject):
         if key is not None and self._warm is None:
             self._warm = WarmPredictor(self.project.root, run.model_path, run.id)
         if self._warm is not None:
-            self._warm.start()
+            self._warm.start(background=True)
         return self._warm
 
     @property
@@ -408,8 +408,13 @@ class LearningSession(QtCore.QObject):
             job.deleteLater()
         self.trainingDone.emit()
         if self.project is not None and self.project.root == self._training_root:
-            # a separate event, so the refresh is a short stall after the run's last signal
-            QtCore.QTimer.singleShot(0, self.refresh)
+            # one event per part, so painting runs between them (all at once: ~350 ms on 2 busy
+            # cores); the plan is left as it is: a run changes no fingerprint
+            root = self._training_root
+            for step in (self.refresh_models, self.refresh_corrections, self._refresh_split,
+                         self.load_prediction):
+                QtCore.QTimer.singleShot(0, lambda step=step: self.project is not None
+                                         and self.project.root == root and step())
 
     # -- devices ---------------------------------------------------------------------------------------
     def ask_devices(self) -> None:

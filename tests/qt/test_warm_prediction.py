@@ -45,7 +45,8 @@ def test_the_warm_process_is_reused_restarted_after_a_kill_and_cancellable(qtbot
     win = trained_window
     ls = win.learning.session
     warm = ls._warm
-    assert warm is not None and warm.alive()  # started when the model became active
+    assert warm is not None  # started (in a thread) when the model became active
+    qtbot.waitUntil(warm.alive, timeout=10000)
     pid = warm.pid
     image_id = win.session.current.record.id
     assert _predict(qtbot, ls, [image_id]) == [image_id]
@@ -81,7 +82,8 @@ def test_switching_model_replaces_the_process_and_old_predictions_are_not_curren
     ls.choose_model(rid)
     assert ls.active_run.id == rid
     new = ls._warm
-    assert new is not old and new.run_id == rid and new.alive()
+    assert new is not old and new.run_id == rid
+    qtbot.waitUntil(new.alive, timeout=10000)
     qtbot.waitUntil(lambda: _gone(old.pid), timeout=10000)
     assert not ls.shown.current  # the old model's prediction is shown as out of date
     assert _predict(qtbot, ls, [image_id]) == [image_id]
