@@ -38,7 +38,6 @@ def main(argv=None) -> int:
     ap.add_argument("--steps", type=int, default=20, help="fine-tuning steps (one epoch)")
     args = ap.parse_args(argv)
 
-    import numpy as np
 
     from segstudio.services import annotation, child_tasks, corrections, prediction_cache
     from segstudio.services.demo import make_demo
