@@ -219,6 +219,26 @@ def test_plot_helpers_and_alarm_banner(qtbot):
     assert not p.alarm_visible
 
 
+def test_an_epoch_report_redraws_each_class_curve_once(qtbot):
+    """Setting the legend's validation pixels used to emit itemChanged per item change, each
+    redrawing all the curves: ~100 redraws of 32 curves per epoch report on the GUI thread."""
+    from segstudio.core.classes import ClassTable
+    from segstudio.qt.widgets.training_plots import TrainingPlots
+
+    p = TrainingPlots()
+    qtbot.addWidget(p)
+    p.reset(ClassTable.from_ids(range(32)))
+    p.add_epoch({"epoch": 1, "epochs": 3, "train_loss": 1.0, "per_class_iou": [0.5] * 32, "seconds": 1})
+    calls = []
+    curve = p.class_curves[5]
+    original = curve.setData
+    curve.setData = lambda *a, **k: (calls.append(1), original(*a, **k))
+    p.add_epoch({"epoch": 2, "epochs": 3, "train_loss": 0.9, "per_class_iou": [0.6] * 32, "seconds": 1,
+                 "val_pixels": [1000] * 31 + [3]})
+    assert len(calls) == 1
+    assert "3 px" in p.class_list.item(31).text()  # the legend still shows the pixels
+
+
 def test_device_list_comes_from_tensorflow(qtbot, window):
     panel = window.learning.training
     window.learning.show("training")
