@@ -41,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--paint", action="store_true", help="also paint a brush dab every 50 ms")
     ap.add_argument("--project", help="existing project folder (default: a new demo project)")
     ap.add_argument("--json", help="also write the numbers to this file")
+    ap.add_argument("--profile", help="profile the GUI thread into this .pstats file")
     args = ap.parse_args(argv)
 
     from PySide6 import QtCore
@@ -73,9 +74,12 @@ def main(argv: list[str] | None = None) -> int:
     epoch_seconds: list[float] = []
     state = {"active": False, "done": False, "result": None}
 
+    cpu: list[float] = []  # the GUI thread's own CPU time at each tick
+
     def tick() -> None:
         if state["active"]:
             ticks.append(time.perf_counter())
+            cpu.append(time.thread_time())
 
     timer = QtCore.QTimer()
     timer.setTimerType(QtCore.Qt.TimerType.PreciseTimer)
@@ -114,14 +118,22 @@ def main(argv: list[str] | None = None) -> int:
     def on_finished(result: dict) -> None:
         state["active"] = False
         ticks.append(time.perf_counter())
+        cpu.append(time.thread_time())
         state["result"] = result
 
     panel.runFinished.connect(on_finished)
     win.learning.session.trainingBatch.connect(on_batch)
     win.learning.session.trainingEpoch.connect(on_epoch)
+    prof = None
+    if args.profile:
+        import cProfile
+
+        prof = cProfile.Profile()
+        prof.enable()
     t_start = time.perf_counter()
     state["active"] = True  # from the Start click: TF import, data, model build and tracing count too
     ticks.append(t_start)
+    cpu.append(time.thread_time())
     panel.start()
     while panel.running or state["result"] is None:
         app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 50)
@@ -130,6 +142,9 @@ def main(argv: list[str] | None = None) -> int:
             break
         time.sleep(0.001)
     total = time.perf_counter() - t_start
+    if prof is not None:
+        prof.disable()
+        prof.dump_stats(args.profile)
     timer.stop()
     painter.stop()
     gaps = np.diff(np.asarray(ticks)) * 1000 if len(ticks) > 1 else np.zeros(1)
@@ -142,12 +157,32 @@ def main(argv: list[str] | None = None) -> int:
         before = [name for t, name in events if t <= t_end]
         worst.append({"gap_ms": round(float(gaps[k]), 1), "at_s": round(t_end - ticks[0], 2),
                       "after": before[-1] if before else "start"})
+    t_ticks = np.asarray(ticks)
+
+    # GUI-thread CPU per gap: the work the GUI thread did itself, without the time it waited
+    # for a core or the GIL (on a loaded machine the wall gaps are mostly that wait)
+    busy = np.diff(np.asarray(cpu)) * 1000 if len(cpu) > 1 else np.zeros(1)
+
+    def max_near(values: np.ndarray, t: float, before: float, after: float) -> float:
+        """The largest of ``values`` (per gap) over the gaps overlapping [t - before, t + after]."""
+        if len(t_ticks) < 2:
+            return 0.0
+        hit = (t_ticks[1:] >= t - before) & (t_ticks[:-1] <= t + after)
+        return float(values[hit].max()) if hit.any() else 0.0
+
+    # the epoch mark comes after the panel's slots: the gap they cause holds it
+    epoch_gaps = [max_near(gaps, t, 1.0, 1.0) for t, _ in epoch_marks]
+    epoch_busy = [max_near(busy, t, 1.0, 1.0) for t, _ in epoch_marks]
+    start_gap, start_busy = max_near(gaps, t_start, 0.0, 1.0), max_near(busy, t_start, 0.0, 1.0)
     rate = (len(batch_times) - 1) / (batch_times[-1] - batch_times[0]) if len(batch_times) > 1 else 0.0
     out = {
         "ticks": int(len(ticks)), "interval_ms": args.interval_ms, "paint": args.paint,
         "gap_max_ms": float(gaps.max()), "gap_p50_ms": float(np.percentile(gaps, 50)),
         "gap_p95_ms": float(np.percentile(gaps, 95)), "gap_p99_ms": float(np.percentile(gaps, 99)),
         "gaps_over_100ms": int((gaps > 100).sum()), "worst_gaps": worst,
+        "start_gap_max_ms": start_gap, "epoch_end_gap_max_ms": [round(g, 1) for g in epoch_gaps],
+        "gui_cpu_per_gap_max_ms": float(busy.max()), "start_gui_cpu_max_ms": start_busy,
+        "epoch_end_gui_cpu_max_ms": [round(g, 1) for g in epoch_busy],
         "batches_phase_gap_max_ms": float(train_gaps.max()),
         "batches_phase_gap_p99_ms": float(np.percentile(train_gaps, 99)),
         "batches": len(batch_times), "batches_per_s": rate,
@@ -160,6 +195,10 @@ def main(argv: list[str] | None = None) -> int:
           f"{', painting every 50 ms' if args.paint else ''}):")
     print(f"  longest gap {out['gap_max_ms']:.1f} ms · p50 {out['gap_p50_ms']:.1f} · p95 {out['gap_p95_ms']:.1f}"
           f" · p99 {out['gap_p99_ms']:.1f} ms · gaps > 100 ms: {out['gaps_over_100ms']}")
+    print(f"  at the Start click (first second): longest gap {start_gap:.1f} ms · at each epoch end (±1 s): "
+          + ", ".join(f"{g:.1f}" for g in epoch_gaps) + " ms")
+    print(f"  GUI-thread CPU in one gap: longest {out['gui_cpu_per_gap_max_ms']:.1f} ms · at Start "
+          f"{start_busy:.1f} ms · at each epoch end " + ", ".join(f"{g:.1f}" for g in epoch_busy) + " ms")
     print(f"  from the first batch on: longest gap {out['batches_phase_gap_max_ms']:.1f} ms · "
           f"p99 {out['batches_phase_gap_p99_ms']:.1f} ms")
     print("  longest gaps:", ", ".join(f"{w['gap_ms']} ms at {w['at_s']} s (after {w['after']})" for w in worst))

@@ -184,12 +184,15 @@ def _gpu_present() -> bool:
 
 def evaluate_split(
     model: keras.Model, load: Loader, n: int, num_classes: int, ignore_index: int,
-    loss_fn: Callable | None = None, tile: int = 512,
+    loss_fn: Callable | None = None, tile: int = 512, cancelled: Callable[[], bool] = lambda: False,
 ) -> tuple[np.ndarray, float | None]:
-    """Confusion matrix over all ``n`` images, and the mean per-image loss."""
+    """Confusion matrix over all ``n`` images, and the mean per-image loss; stops between
+    images once ``cancelled()`` (the caller discards the partial matrix)."""
     cm = np.zeros((num_classes, num_classes), np.int64)
     loss_sum, loss_n = 0.0, 0
     for i in range(n):
+        if cancelled():
+            break
         image, labels = load(i)
         pred = predict_image(model, image, tile=tile)
         confusion_matrix(labels, pred.classes, num_classes, ignore_index, out=cm)
@@ -250,6 +253,8 @@ class _Bridge(keras.callbacks.Callback):
             return
         self.t.end_epoch(epoch + 1, float((logs or {}).get("loss", float("nan"))),
                          time.perf_counter() - self._epoch_start)
+        if self.t.stop_reason is not None:  # cancelled during the validation
+            return
         own = CANCEL if self.t.cancel.is_set() else GO
         cancel = own
         if self.t.agree is not None:
@@ -388,8 +393,16 @@ class Trainer:
         alarm = None
         t_val = time.perf_counter()
         if d.load_val is not None and d.n_val > 0:
+            # several workers agree on a cancel at the epoch end instead (their all-reduces pair up)
+            cancelled = self.cancel.is_set if self.agree is None else (lambda: False)
             cm, val_loss = evaluate_split(self.model, d.load_val, d.n_val, d.num_classes,
-                                          self.ignore_index, self.loss or self.make_loss())
+                                          self.ignore_index, self.loss or self.make_loss(),
+                                          cancelled=cancelled)
+            if cancelled():
+                # a cancel mid-validation: drop this epoch (no scores, no save); the last checkpoint stays
+                self.stop_reason = ("cancelled", f"cancelled during epoch {epoch}'s validation")
+                self.model.stop_training = True
+                return
             iou = [_finite(v) for v in per_class_iou(cm)]
             fg = _finite(foreground_miou(cm, d.ignore_ids))
             acc = _finite(pixel_accuracy(cm))

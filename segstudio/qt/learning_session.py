@@ -31,6 +31,7 @@ from segstudio.services.devices import DeviceInfo
 from segstudio.services.job_events import BatchEvent, EpochEvent, MessageEvent, ProgressEvent
 from segstudio.services.prediction_cache import CachedPrediction, QueueItem
 from segstudio.services.training_setup import WeightPreview
+from segstudio.services.warm_predict import WarmPredictor, model_key
 from segstudio.store.project import Project, RunRecord
 
 _DEVICES: list[DeviceInfo] = []  # what TensorFlow sees does not change while the app runs
@@ -116,6 +117,8 @@ class LearningSession(QtCore.QObject):
         self._training_t0 = 0.0
         self._device_job: Worker | None = None
         self.query_devices = True  # False: never start the TensorFlow device listing (screenshots)
+        self.warm_predict = True  # False: no kept prediction process (each prediction starts one)
+        self._warm: WarmPredictor | None = None
         annotation.projectOpened.connect(self.set_project)
         annotation.imageLoaded.connect(lambda image: self.load_prediction())
         annotation.maskSaved.connect(self._mask_saved)
@@ -166,6 +169,22 @@ class LearningSession(QtCore.QObject):
         self.models = state
         self.modelsChanged.emit(state)
         self.refresh_queue()
+        self._sync_warm()
+
+    def _sync_warm(self) -> WarmPredictor | None:
+        """Keep one warm prediction process for the active model: started in the background,
+        replaced when the model changes, started again if it died."""
+        run = self.models.active
+        key = (model_key(self.project.root, run.model_path, run.id)
+               if self.warm_predict and self.project is not None and run is not None else None)
+        if self._warm is not None and self._warm.key != key:
+            self._warm.stop(wait=False)  # a request in flight ends after its image
+            self._warm = None
+        if key is not None and self._warm is None:
+            self._warm = WarmPredictor(self.project.root, run.model_path, run.id)
+        if self._warm is not None:
+            self._warm.start(background=True)
+        return self._warm
 
     @property
     def active_run(self) -> RunRecord | None:
@@ -296,7 +315,12 @@ class LearningSession(QtCore.QObject):
         if run is None:
             self.errors.report("Predict", "no trained model yet: train one in the Training panel first")
             return None
-        job = Worker(child_tasks.predict, self.project.root, list(image_ids), run.model_path, run.id, parent=self)
+        warm = self._sync_warm()
+        if warm is not None:  # the kept process: the model is loaded and traced already
+            job = Worker(warm.predict, list(image_ids), pass_abort=True, parent=self)
+        else:
+            job = Worker(child_tasks.predict, self.project.root, list(image_ids), run.model_path, run.id,
+                         parent=self)
         job.done_ids = []  # the images cached so far (kept when cancelled)
         job.yielded.connect(self._prediction_step)
         job.errored.connect(lambda e: self.errors.report("Predict", e))
@@ -384,8 +408,13 @@ class LearningSession(QtCore.QObject):
             job.deleteLater()
         self.trainingDone.emit()
         if self.project is not None and self.project.root == self._training_root:
-            # a separate event, so the refresh is a short stall after the run's last signal
-            QtCore.QTimer.singleShot(0, self.refresh)
+            # one event per part, so painting runs between them (all at once: ~350 ms on 2 busy
+            # cores); the plan is left as it is: a run changes no fingerprint
+            root = self._training_root
+            for step in (self.refresh_models, self.refresh_corrections, self._refresh_split,
+                         self.load_prediction):
+                QtCore.QTimer.singleShot(0, lambda step=step: self.project is not None
+                                         and self.project.root == root and step())
 
     # -- devices ---------------------------------------------------------------------------------------
     def ask_devices(self) -> None:
@@ -416,6 +445,9 @@ class LearningSession(QtCore.QObject):
             if job is not None:
                 job.quit()
                 job.wait(ms)
+        if self._warm is not None:
+            self._warm.stop()
+            self._warm = None
         if self._device_job is not None and self._device_job.is_running:
             # a QThread destroyed while running aborts the process: the listing child always
             # ends (it imports TensorFlow and prints), so wait for it, however loaded the machine

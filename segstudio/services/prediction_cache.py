@@ -94,10 +94,12 @@ def predict_steps(
     run_id: int | None = None,
     tile: int = 512,
     cancelled: Callable[[], bool] = lambda: False,
+    model=None,
 ) -> Iterator[tuple[int, int, int | None]]:
     """Predict and cache each image; yields (done, total, image id just cached).
 
-    Without ``model_path`` the project's active model (services.model_choice) is used. Yields (0, total, None) first.
+    Without ``model_path`` the project's active model (services.model_choice) is used;
+    ``model``: that file already loaded (a warm process, services.warm_predict). Yields (0, total, None) first.
     """
     from segstudio.services.prediction import open_model, predict_file  # TF: only when predicting
 
@@ -106,7 +108,8 @@ def predict_steps(
         if run is None:
             raise SegstudioError("no trained model yet: train one first")
         model_path, run_id = run.model_path, run.id
-    model = open_model(model_path)
+    if model is None:
+        model = open_model(model_path)
     table = project.class_table()
     check_model_classes(project, model, model_path, table)
     rare, ignore = rare_and_ignore(project, table)

@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -38,7 +40,7 @@ from segstudio.services.job_events import (
     from_json,
 )
 
-KINDS = ("train", "predict", "export", "devices")
+KINDS = ("train", "predict", "export", "devices", "serve")
 CHILD_NICENESS = 5
 #: a frozen (PyInstaller) app has no ``python -m``: its entry script runs child_main() when
 #: started with this first argument (packaging/segstudio_entry.py)
@@ -57,6 +59,59 @@ def child_pythonpath(inherited: str | None) -> str:
     entry (one that means the current folder)."""
     entries = [os.path.abspath(p) for p in (inherited or "").split(os.pathsep) if p]
     return os.pathsep.join([_package_parent(), *entries])
+
+
+#: PROJECT/logs/<kind>-<time>.log: the whole stderr of a child that failed (TF's log lines
+#: stay out of the message the user reads)
+LOGS_DIR = "logs"
+STDERR_LINES = 5000
+_KIND_NAMES = {"train": "training", "predict": "prediction", "serve": "prediction", "export": "export",
+               "devices": "device listing"}
+
+
+def death_message(kind: str, returncode: int | None) -> str:
+    """One line for a child that ended without its result: a signal named, SIGKILL explained."""
+    what = f"the {_KIND_NAMES.get(kind, kind)} process"
+    if returncode is not None and returncode < 0:
+        sig = -returncode
+        try:
+            name = signal.Signals(sig).name
+        except ValueError:
+            name = f"signal {sig}"
+        if sig == 9:  # what the kernel's out-of-memory killer sends
+            hint = "; try a smaller batch or crop" if kind == "train" else ""
+            return f"{what} was killed (signal 9) — most likely out of memory{hint}"
+        return f"{what} was killed by {name} (signal {sig})"
+    return f"{what} stopped unexpectedly (exit status {returncode})"
+
+
+def write_log(root: str | Path | None, kind: str, text: str) -> Path | None:
+    """The child's stderr in PROJECT/logs (None without a project or when it cannot be written)."""
+    if not root or not text:
+        return None
+    from segstudio.core.atomic import write_text_atomic
+
+    path = Path(root) / LOGS_DIR / f"{kind}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
+    try:
+        path.parent.mkdir(exist_ok=True)
+        write_text_atomic(path, text + "\n")
+    except OSError:
+        return None
+    return path
+
+
+def spawn_child(request: dict) -> subprocess.Popen:
+    """``child_command()`` with a safe PYTHONPATH, the request written as its first line."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = child_pythonpath(env.get("PYTHONPATH"))
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env.pop("QT_QPA_PLATFORM", None)
+    proc = subprocess.Popen(
+        child_command(), stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1, env=env)
+    proc.stdin.write(json.dumps(request) + "\n")
+    proc.stdin.flush()
+    return proc
 
 
 class ChildError(SegstudioError):
@@ -81,26 +136,28 @@ class ChildJob:
             raise ValueError(f"unknown job kind {kind!r}")
         self.kind, self.job = kind, dict(job)
         self.proc: subprocess.Popen | None = None
-        self.stderr_tail: deque[str] = deque(maxlen=60)
+        self.stderr_tail: deque[str] = deque(maxlen=STDERR_LINES)
         self.result = None
+        self._drained: threading.Thread | None = None
 
     def _start(self) -> subprocess.Popen:
-        env = dict(os.environ)
-        env["PYTHONPATH"] = child_pythonpath(env.get("PYTHONPATH"))
-        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        env.pop("QT_QPA_PLATFORM", None)
-        proc = subprocess.Popen(
-            child_command(), stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1, env=env)
-        threading.Thread(target=self._drain_stderr, args=(proc,), daemon=True).start()
-        proc.stdin.write(json.dumps({"kind": self.kind, "job": self.job}) + "\n")
-        proc.stdin.flush()
+        proc = spawn_child({"kind": self.kind, "job": self.job})
+        self._drained = threading.Thread(target=self._drain_stderr, args=(proc,), daemon=True)
+        self._drained.start()
         self.proc = proc
         return proc
 
     def _drain_stderr(self, proc: subprocess.Popen) -> None:
         for line in proc.stderr:
             self.stderr_tail.append(line.rstrip())
+
+    def _logged(self, message: str) -> tuple[str, str]:
+        """(message naming the log file, the whole stderr), once the child has exited."""
+        if self._drained is not None:
+            self._drained.join(5)
+        text = "\n".join(self.stderr_tail)
+        path = write_log(self.job.get("root"), self.kind, text)
+        return (f"{message} (its full log: {path})" if path else message), text
 
     def cancel(self) -> None:
         """Ask the child to stop at its next check (training: after the current batch)."""
@@ -133,8 +190,12 @@ class ChildJob:
                     finished = True
                 elif kind == "error":
                     finished = True
-                    raise ChildError(event.get("message", "failed"), event.get("error", ""),
-                                     bool(event.get("user")), "\n".join(self.stderr_tail))
+                    message, user = event.get("message", "failed"), bool(event.get("user"))
+                    text = "\n".join(self.stderr_tail)
+                    if not user:  # a bug's traceback is in the log, not the message
+                        proc.wait()
+                        message, text = self._logged(message)
+                    raise ChildError(message, event.get("error", ""), user, text)
                 else:
                     try:
                         yield from_json(event)
@@ -142,9 +203,8 @@ class ChildJob:
                         self.stderr_tail.append(line.rstrip())
             proc.wait()
             if not finished:
-                tail = "\n".join(list(self.stderr_tail)[-12:])
-                raise ChildError(f"the {self.kind} process stopped unexpectedly (exit status {proc.returncode})"
-                                 + (f":\n{tail}" if tail else ""), "", False, tail)
+                message, text = self._logged(death_message(self.kind, proc.returncode))
+                raise ChildError(message, "", True, text)
             return self.result
         finally:
             if proc.poll() is None:
@@ -287,9 +347,14 @@ def child_main() -> int:
                 cancel.set()
         cancel.set()  # the parent went away: stop too
 
-    threading.Thread(target=watch_stdin, daemon=True).start()
     try:
         request = json.loads(first)
+        if request["kind"] == "serve":  # a warm prediction process reads its own requests
+            from segstudio.services.warm_predict import serve_child
+
+            serve_child(request["job"], out)
+            return 0
+        threading.Thread(target=watch_stdin, daemon=True).start()
         fn = {"train": _job_train, "predict": _job_predict, "export": _job_export,
               "devices": _job_devices}[request["kind"]]
         value = fn(request["job"], out, cancel)

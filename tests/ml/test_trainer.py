@@ -87,6 +87,27 @@ def test_cancel_stops_at_next_batch_and_keeps_last_good_checkpoint(data, tmp_pat
     assert all(np.all(np.isfinite(w)) for w in ckpt.get_weights())
 
 
+def test_cancel_during_validation_stops_before_the_next_image(data, tmp_path):
+    """Validation used to run every image (and save) before looking at the cancel."""
+    import dataclasses
+
+    cancel, loaded = threading.Event(), []
+
+    def load_val(i):
+        loaded.append(i)
+        if len(loaded) == 3:  # epoch 2's first validation image: the user presses Cancel
+            cancel.set()
+        return data.load_val(i)
+
+    rec = Recorder()
+    result = Trainer(dataclasses.replace(data, load_val=load_val), TrainConfig(epochs=3, **TINY),
+                     model_path=tmp_path / "m.keras", callbacks=rec, cancel=cancel).run()
+    assert result.status == "cancelled" and "validation" in result.message
+    assert loaded == [0, 1, 0]  # epoch 2's second image never ran
+    assert [r.epoch for r in rec.epochs] == [1] and result.epochs_done == 1
+    assert read_checkpoint_state(result.checkpoint_path)["epoch"] == 1  # the last full epoch's
+
+
 def test_resume_continues_from_the_checkpoint(data, tmp_path):
     first = Trainer(data, TrainConfig(epochs=1, **TINY), model_path=tmp_path / "a.keras").run()
     rec = Recorder()

@@ -103,6 +103,80 @@ def test_cancel_stops_the_run_and_keeps_the_checkpoint(qtbot, window):
     assert panel.start_button.isEnabled() and not panel.cancel_button.isEnabled()
 
 
+def test_cancel_mid_epoch_stops_within_a_batch_or_two(qtbot, window):
+    from segstudio.qt.panels.training_panel import CANCELLING
+
+    panel = window.learning.training
+    steps = 400
+    panel.set_config(start="new", **{**TINY, "steps_per_epoch": steps, "epochs": 1})
+    batches, after = [], []
+    panel.start()
+    job = window.learning.session.training_job
+    _collect(job, BatchEvent, batches)
+
+    def count_after(event):
+        if isinstance(event, BatchEvent):
+            after.append(event.step)
+    qtbot.waitUntil(lambda: len(batches) >= 3, timeout=TIMEOUT)
+    with qtbot.waitSignal(panel.runFinished, timeout=TIMEOUT) as done:
+        panel.cancel()
+        job.yielded.connect(count_after)
+        qtbot.wait(50)  # batches already queued still arrive; the Cancelling line stays
+        assert panel.status.text() == CANCELLING
+    assert done.args[0]["status"] == "cancelled"
+    # the child stops after the batch it is in; a few more may be in the pipe already
+    assert batches[-1][1] < steps and len(after) < 10, (batches[-1], after)
+    assert panel.status.text().startswith(f"Run {done.args[0]['run_id']} cancelled")
+    run = window.session.project.run(done.args[0]["run_id"])
+    assert run.status == "cancelled" and "during epoch 1" in (run.message or "")
+
+
+def _child_pids() -> list[int]:
+    """This process's children (Linux /proc)."""
+    pids = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            if ppid == os.getpid():
+                pids.append(int(d))
+    return pids
+
+
+def test_a_killed_training_child_is_named_logged_and_the_history_shows_it(qtbot, window):
+    import signal
+    from pathlib import Path
+
+    from segstudio.qt.panels.run_history import COLUMNS
+
+    panel, ls = window.learning.training, window.learning.session
+    before = set(_child_pids())
+    panel.set_config(start="new", **{**TINY, "steps_per_epoch": 400, "epochs": 1})
+    batches = []
+    panel.start()
+    _collect(ls.training_job, BatchEvent, batches)
+    qtbot.waitUntil(lambda: len(batches) >= 1, timeout=TIMEOUT)
+    (child,) = set(_child_pids()) - before
+    with qtbot.waitSignal(ls.trainingDone, timeout=TIMEOUT):
+        os.kill(child, signal.SIGKILL)  # what the kernel's out-of-memory killer does
+    text = window.errors.history[-1]
+    assert "the training process was killed (signal 9) — most likely out of memory; " \
+           "try a smaller batch or crop" in text
+    log = Path(text.split("its full log: ")[1].rstrip(")"))
+    root = window.session.project.root
+    assert log.parent == root / "logs" and log.exists()
+    noise = [line for line in log.read_text().splitlines() if line.strip()]
+    assert noise and not any(line in text for line in noise)  # TF's lines: in the log only
+    assert "\n" not in text
+    hist = window.learning.history
+    status = COLUMNS.index("Status")
+    qtbot.waitUntil(lambda: hist.view.rowCount() == 1
+                    and hist.view.item(0, status).text() == "interrupted", timeout=10000)
+
+
 def test_history_shows_one_run_and_compares_two(qtbot, window):
     project = window.session.project
     for k, fg in enumerate((0.2, 0.5)):
@@ -143,6 +217,26 @@ def test_plot_helpers_and_alarm_banner(qtbot):
     p.add_epoch({"epoch": 2, "epochs": 3, "train_loss": 0.5, "val_loss": 0.6, "per_class_iou": [0.99, 0.3],
                  "fg_miou": 0.3, "pixel_accuracy": 0.99, "alarm": None, "seconds": 1})
     assert not p.alarm_visible
+
+
+def test_an_epoch_report_redraws_each_class_curve_once(qtbot):
+    """Setting the legend's validation pixels used to emit itemChanged per item change, each
+    redrawing all the curves: ~100 redraws of 32 curves per epoch report on the GUI thread."""
+    from segstudio.core.classes import ClassTable
+    from segstudio.qt.widgets.training_plots import TrainingPlots
+
+    p = TrainingPlots()
+    qtbot.addWidget(p)
+    p.reset(ClassTable.from_ids(range(32)))
+    p.add_epoch({"epoch": 1, "epochs": 3, "train_loss": 1.0, "per_class_iou": [0.5] * 32, "seconds": 1})
+    calls = []
+    curve = p.class_curves[5]
+    original = curve.setData
+    curve.setData = lambda *a, **k: (calls.append(1), original(*a, **k))
+    p.add_epoch({"epoch": 2, "epochs": 3, "train_loss": 0.9, "per_class_iou": [0.6] * 32, "seconds": 1,
+                 "val_pixels": [1000] * 31 + [3]})
+    assert len(calls) == 1
+    assert "3 px" in p.class_list.item(31).text()  # the legend still shows the pixels
 
 
 def test_device_list_comes_from_tensorflow(qtbot, window):

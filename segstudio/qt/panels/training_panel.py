@@ -42,6 +42,10 @@ from segstudio.qt.widgets.training_plots import TrainingPlots
 from segstudio.services import corrections, training_setup
 from segstudio.services.training_setup import DEFAULTS, DEFAULTS_ALL, LOSSES, PRESETS
 
+#: what Cancel does (ml.trainer checks the cancel after every batch and validation image)
+CANCELLING = ("Cancelling — stops after this batch (or this validation image); "
+              "the best checkpoint so far is kept…")
+
 
 class TrainingPanel(QtWidgets.QWidget):
     """Requests: ``startRequested(TrainRequest)``, ``cancelRequested()``,
@@ -63,6 +67,7 @@ class TrainingPanel(QtWidgets.QWidget):
         self.has_project = False
         self.running = False
         self._batches = 0
+        self._cancelling = False
         self._t_first = 0.0
         self._budget_s: float | None = None  # the live run's time budget
         self._devices_asked = False
@@ -515,7 +520,8 @@ class TrainingPanel(QtWidgets.QWidget):
         if self.running:
             self.cancelRequested.emit()
             self.cancel_button.setEnabled(False)
-            self.status.setText("Cancelling after the current batch (the last checkpoint is kept)…")
+            self._cancelling = True
+            self.status.setText(CANCELLING)
 
     # -- the run, as the LearningSession reports it --------------------------------------------------
     def training_started(self) -> None:
@@ -529,6 +535,7 @@ class TrainingPanel(QtWidgets.QWidget):
         self.progress.setFormat("starting…")
         self.status.setText("Loading TensorFlow and the training data…")
         self._batches = 0
+        self._cancelling = False  # True: the batches still arriving leave the Cancelling line shown
         self._set_running(True)
         self.runStarted.emit()
 
@@ -556,6 +563,8 @@ class TrainingPanel(QtWidgets.QWidget):
             self.progress.setValue((epoch - 1) * steps + step)
             self.progress.setFormat(f"epoch {epoch} · step {step}/{steps}")
         rate = (self._batches - 1) / max(time.perf_counter() - self._t_first, 1e-9) if self._batches > 1 else 0
+        if self._cancelling:
+            return
         self.status.setText(f"epoch {epoch}, step {step}/{steps} · loss {loss:.4f}"
                             + (f" · {rate:.1f} batches/s" if rate else ""))
 

@@ -109,6 +109,7 @@ class TrainingPlots(QtWidgets.QWidget):
         self.class_list.setTextElideMode(QtCore.Qt.TextElideMode.ElideRight)  # the tooltip has the pixels
         self.class_list.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.class_list.itemChanged.connect(self._redraw_classes)
+        self._val_pixels_shown: list[int] | None = None
         all_btn = QtWidgets.QPushButton("All")
         none_btn = QtWidgets.QPushButton("None")
         all_btn.clicked.connect(lambda: self._check_all(True))
@@ -160,6 +161,7 @@ class TrainingPlots(QtWidgets.QWidget):
                 self.class_curves.clear()
             self.table = table
             self._fill_class_list(checked)
+            self._val_pixels_shown = None
         self.epochs = []
         self.batch_x, self.batch_y = [], []
         self.set_alarm(None)
@@ -174,28 +176,38 @@ class TrainingPlots(QtWidgets.QWidget):
     def add_epoch(self, report: dict) -> None:
         self.epochs.append(report)
         self.set_alarm(report.get("alarm"), report.get("epoch"))
-        self._redraw_epochs()
         self.set_validation_pixels(report.get("val_pixels") or [])
+        self._redraw_epochs()
 
     def set_validation_pixels(self, val_pixels: list[int]) -> None:
         """Each class's validation pixels in its legend entry; classes with too few to score
         are greyed (their IoU jumps between epochs on a handful of pixels)."""
         if not val_pixels:
             return
+        if list(val_pixels) == self._val_pixels_shown:  # the same split every epoch: nothing to do
+            return
+        self._val_pixels_shown = list(val_pixels)
         few = too_few_to_score(val_pixels)
         grey = QtGui.QBrush(QtGui.QColor("#707070"))
-        for i in range(self.class_list.count()):
-            it = self.class_list.item(i)
-            cid = int(it.data(QtCore.Qt.ItemDataRole.UserRole))
-            info = self.table.get(cid)
-            n = int(val_pixels[cid]) if cid < len(val_pixels) else 0
-            it.setText(f"{cid}  {info.name if info else cid}  ·  {n:,} px")
-            if cid < len(few) and few[cid]:
-                it.setForeground(grey)
-                it.setToolTip(f"{n:,} validation pixels: too few to score (under {MIN_SCORED_PIXELS})")
-            else:
-                it.setData(QtCore.Qt.ItemDataRole.ForegroundRole, None)
-                it.setToolTip(f"{n:,} validation pixels")
+        # each item change emits itemChanged (-> _redraw_classes, 32 curves): ~100 redraws,
+        # over a second of GUI time per epoch report; one redraw after, by the caller
+        self.class_list.blockSignals(True)
+        try:
+            for i in range(self.class_list.count()):
+                it = self.class_list.item(i)
+                cid = int(it.data(QtCore.Qt.ItemDataRole.UserRole))
+                info = self.table.get(cid)
+                n = int(val_pixels[cid]) if cid < len(val_pixels) else 0
+                it.setText(f"{cid}  {info.name if info else cid}  ·  {n:,} px")
+                if cid < len(few) and few[cid]:
+                    it.setForeground(grey)
+                    it.setToolTip(f"{n:,} validation pixels: too few to score (under {MIN_SCORED_PIXELS})")
+                else:
+                    it.setData(QtCore.Qt.ItemDataRole.ForegroundRole, None)
+                    it.setToolTip(f"{n:,} validation pixels")
+        finally:
+            self.class_list.blockSignals(False)
+        self.class_list.viewport().update()
 
     def show_epochs(self, epochs: list[dict], table: ClassTable | None = None) -> None:
         """Curves of a finished run (from the database): no batch points."""
