@@ -86,3 +86,11 @@ def open_window(qtbot, project_dir, richest: bool = False):
 def window(qtbot, demo_dir):
     """Main window on the demo project, first image open."""
     yield from open_window(qtbot, demo_dir)
+
+
+@pytest.fixture
+def trained_window(qtbot, trained_template, tmp_path):
+    """Main window on a copy of the trained demo project, its richest image open."""
+    dest = tmp_path / "demo"
+    shutil.copytree(trained_template, dest)
+    yield from open_window(qtbot, dest, richest=True)

@@ -5,27 +5,17 @@ disk and the recorded corrections; the review queue; the export dialog."""
 from __future__ import annotations
 
 import os
-import shutil
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
-import pytest
 
 from segstudio.core import review
 from segstudio.io.masks import read_mask
 from segstudio.services import corrections, prediction_cache
 from segstudio.store import learning
-from tests.qt.conftest import open_window
 
 TIMEOUT = 120_000
-
-
-@pytest.fixture
-def trained_window(qtbot, trained_template, tmp_path):
-    dest = tmp_path / "demo"
-    shutil.copytree(trained_template, dest)
-    yield from open_window(qtbot, dest, richest=True)
 
 
 def predict_current(qtbot, win):

@@ -10,19 +10,10 @@ import signal
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import pytest
 
 from segstudio.services import prediction_cache
-from tests.qt.conftest import open_window
 
 TIMEOUT = 120_000
-
-
-@pytest.fixture
-def trained_window(qtbot, trained_template, tmp_path):
-    dest = tmp_path / "demo"
-    shutil.copytree(trained_template, dest)
-    yield from open_window(qtbot, dest, richest=True)
 
 
 def _gone(pid: int) -> bool:
