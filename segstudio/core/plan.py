@@ -28,10 +28,8 @@ MIN_BATCH, MAX_BATCH = 2, 64
 RARE_SHARE = 0.01  # a foreground class under 1% of the pixels is "rare"
 RARE_FRACTION = {True: 0.5, False: 1 / 3}  # crops centred on a rare-class pixel (nnU-Net: 1/3)
 WEIGHT_CLIP = 10.0  # max/min class weight: with rare-class crops, stronger weights flood
-# class weights ** strength (see weight_strength()): none up to UNWEIGHTED_RATIO (background
-# / median foreground share), full from FULL_RATIO, log-linear between
-UNWEIGHTED_RATIO = 30.0  # EM (1:15): unweighted CE + Dice ahead at 3 and at 15 minutes
-FULL_RATIO = 1000.0  # the demo (1:4500): full sqrt weights ahead of unweighted, 2.3x
+MIN_STRENGTH = 0.25  # class weights ** strength; see weight_strength()
+FULL_STRENGTH_DECADES = 3.0  # background 1000x the median foreground class: the full weights
 VAL_SHARE = 0.15  # validation at most ~15% of the training time
 TRAIN_COST = 3.0  # a training pixel costs ~3x an inference pixel (forward + backward)
 MIN_STEPS, MAX_STEPS = 20, 1000
@@ -95,21 +93,17 @@ def _round_up(x: float, grid: int) -> int:
 
 
 def weight_strength(fp: Fingerprint) -> tuple[float, str]:
-    """How far to apply the class weights (w ** s): full at extreme imbalance, none at mild
-    imbalance (weights that help at 1:1000 flood the image at 1:20, where unweighted CE +
-    Dice and the rare-class crops do better)."""
+    """How far to apply the class weights (w ** s): full at extreme imbalance, softer as the
+    foreground classes grow (weights that help at 1:1000 flood the image at 1:20)."""
     bg = next((c for c in fp.classes if c.id == fp.background), None)
     shares = sorted(c.pixel_share for c in fp.foreground)
     if bg is None or not shares or bg.pixel_share <= 0:
         return 1.0, "no background statistics yet: the full weighting"
-    ratio = bg.pixel_share / max(shares[len(shares) // 2], 1e-12)
-    span = math.log10(FULL_RATIO / UNWEIGHTED_RATIO)
-    s = round(min(1.0, max(0.0, math.log10(max(ratio, 1.0) / UNWEIGHTED_RATIO) / span)), 2)
-    if s == 0:
-        return 0.0, (f"background is only {ratio:,.0f}x the median foreground class: no class weights "
-                     f"below {UNWEIGHTED_RATIO:,.0f}x (CE + Dice and the rare-class crops suffice)")
+    ratio = bg.pixel_share / shares[len(shares) // 2]
+    s = min(1.0, max(MIN_STRENGTH, math.log10(max(ratio, 1.0)) / FULL_STRENGTH_DECADES))
+    s = round(s, 2)
     return s, (f"background is {ratio:,.0f}x the median foreground class: weights ** {s:g} "
-               f"(none below {UNWEIGHTED_RATIO:,.0f}x, full from {FULL_RATIO:,.0f}x)")
+               f"(full at {10 ** FULL_STRENGTH_DECADES:,.0f}x)")
 
 
 def make_plan(fp: Fingerprint, device: Device | None = None, minutes: float | None = None,

@@ -47,7 +47,7 @@ class Workspace:
 WORKSPACES: dict[str, Workspace] = {w.name: w for w in (
     Workspace("annotate", "Annotate", "Ctrl+1", "Images, classes and their statistics around the canvas", (
         Column(Area.LeftDockWidgetArea, ("images",), 0.2),
-        Column(Area.RightDockWidgetArea, ("classes",), 0.31),
+        Column(Area.RightDockWidgetArea, ("classes",), 0.37),  # class names uncut at 1400 px
         Column(Area.BottomDockWidgetArea, ("statistics",), 0.33),
     )),
     Workspace("train", "Train", "Ctrl+2", "The training form and its plots, large; the runs history under them", (

@@ -71,13 +71,11 @@ def test_plan_command_prints_each_choice_with_its_reason(tiny_project):
     assert bad.returncode == 2 and "must be a number > 0" in bad.stderr and "Traceback" not in bad.stderr
 
 
-def test_weight_strength_is_none_at_mild_imbalance_and_full_at_extreme():
+def test_weight_strength_grows_with_the_imbalance_from_a_quarter_to_full():
     def strength(shares):
-        plan = make_plan(fingerprint((8, 8), shares=shares), Device("cpu", 2), 5)
-        return plan.get("weight_strength"), next(c for c in plan.choices if c.key == "weight_strength").reason
+        return make_plan(fingerprint((8, 8), shares=shares), Device("cpu", 2), 5).get("weight_strength")
 
-    mild, why = strength((0.65, 0.30, 0.05))  # background 13x the median foreground class (EM-like)
-    assert mild == 0 and "no class weights" in why
-    middle, _ = strength((0.99, 0.004, 0.006))  # 165x
-    extreme, _ = strength((0.999, 0.0005, 0.0005))  # 2000x
-    assert 0 < middle < 1 and extreme == 1
+    mild = strength((0.65, 0.30, 0.05))  # background 2x the median foreground class
+    middle = strength((0.99, 0.004, 0.006))  # 165x
+    extreme = strength((0.999, 0.0005, 0.0005))  # 2000x
+    assert mild == 0.25 and 0.25 < middle < 1 and extreme == 1
