@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from segstudio.core.alarm_advice import COLLAPSE, FLOOD
+from segstudio.core.plan import MIN_STRENGTH as PLAN_MIN_STRENGTH
 
 SOFTEN = 0.5  # strength x this on a flood
 STRENGTHEN = 1.5  # strength x this on a collapse seen in two epochs running
@@ -54,8 +55,8 @@ class Corrector:
             if self._collapses < 2:  # the first epochs of most runs look like this
                 return None
             self._collapses = 0
-            # from no weighting at all (the plan's choice at mild imbalance), start at a quarter
-            self.strength = min(MAX_STRENGTH, max(self.strength * STRENGTHEN, 0.25))
+            # from no weighting at all (strength 0, set by hand) start at the plan's gentlest
+            self.strength = min(MAX_STRENGTH, max(self.strength * STRENGTHEN, PLAN_MIN_STRENGTH))
             why = "foreground collapse in two epochs running: class weighting strengthened"
         else:
             return None

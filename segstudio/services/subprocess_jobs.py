@@ -122,6 +122,21 @@ class ChildError(SegstudioError):
         self.kind, self.user, self.stderr = kind, user, stderr
 
 
+def with_log(message: str, root: str | Path | None, kind: str, text: str) -> str:
+    """``message`` naming the log file ``text`` was written to (as it is when none was)."""
+    path = write_log(root, kind, text)
+    return f"{message} (its full log: {path})" if path else message
+
+
+def reported_error(event: dict, root: str | Path | None, kind: str, text: str) -> ChildError:
+    """The ChildError for a child's ``error`` line; a bug's message (not a user error's)
+    names the log holding its traceback."""
+    message, user = event.get("message", "failed"), bool(event.get("user"))
+    if not user:
+        message = with_log(message, root, kind, text)
+    return ChildError(message, event.get("error", ""), user, text)
+
+
 def _package_parent() -> str:
     import segstudio
 
@@ -151,13 +166,11 @@ class ChildJob:
         for line in proc.stderr:
             self.stderr_tail.append(line.rstrip())
 
-    def _logged(self, message: str) -> tuple[str, str]:
-        """(message naming the log file, the whole stderr), once the child has exited."""
+    def _whole_stderr(self) -> str:
+        """All of the child's stderr, once it has exited."""
         if self._drained is not None:
             self._drained.join(5)
-        text = "\n".join(self.stderr_tail)
-        path = write_log(self.job.get("root"), self.kind, text)
-        return (f"{message} (its full log: {path})" if path else message), text
+        return "\n".join(self.stderr_tail)
 
     def cancel(self) -> None:
         """Ask the child to stop at its next check (training: after the current batch)."""
@@ -190,12 +203,12 @@ class ChildJob:
                     finished = True
                 elif kind == "error":
                     finished = True
-                    message, user = event.get("message", "failed"), bool(event.get("user"))
-                    text = "\n".join(self.stderr_tail)
-                    if not user:  # a bug's traceback is in the log, not the message
+                    if not event.get("user"):  # a bug's traceback goes to the log: wait for all of it
                         proc.wait()
-                        message, text = self._logged(message)
-                    raise ChildError(message, event.get("error", ""), user, text)
+                        text = self._whole_stderr()
+                    else:
+                        text = "\n".join(self.stderr_tail)
+                    raise reported_error(event, self.job.get("root"), self.kind, text)
                 else:
                     try:
                         yield from_json(event)
@@ -203,8 +216,9 @@ class ChildJob:
                         self.stderr_tail.append(line.rstrip())
             proc.wait()
             if not finished:
-                message, text = self._logged(death_message(self.kind, proc.returncode))
-                raise ChildError(message, "", True, text)
+                text = self._whole_stderr()
+                raise ChildError(with_log(death_message(self.kind, proc.returncode), self.job.get("root"),
+                                          self.kind, text), "", True, text)
             return self.result
         finally:
             if proc.poll() is None:

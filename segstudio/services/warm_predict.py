@@ -34,8 +34,9 @@ from segstudio.services.subprocess_jobs import (
     STDERR_LINES,
     ChildError,
     death_message,
+    reported_error,
     spawn_child,
-    write_log,
+    with_log,
 )
 
 STOP_WAIT_S = 5.0  # an idle child exits at once when its stdin closes; then it is killed
@@ -148,10 +149,9 @@ class WarmPredictor:
                     if self.stopped or (abort is not None and abort.is_set()):
                         return done_ids
                     if attempt == 1:
-                        message = death_message("serve", proc.returncode)
-                        path = write_log(self.root, "predict", "\n".join(self.stderr))
-                        raise ChildError(message + (f" (its full log: {path})" if path else ""),
-                                         "", True, "\n".join(self.stderr)) from None
+                        text = "\n".join(self.stderr)
+                        raise ChildError(with_log(death_message("serve", proc.returncode), self.root,
+                                                  "predict", text), "", True, text) from None
         return done_ids
 
     def _request(self, proc: subprocess.Popen, ids: list[int],
@@ -178,11 +178,7 @@ class WarmPredictor:
                 if kind == "result":
                     return
                 if kind == "error":
-                    message, user = event.get("message", "failed"), bool(event.get("user"))
-                    if not user:
-                        path = write_log(self.root, "predict", "\n".join(self.stderr))
-                        message += f" (its full log: {path})" if path else ""
-                    raise ChildError(message, event.get("error", ""), user, "\n".join(self.stderr))
+                    raise reported_error(event, self.root, "predict", "\n".join(self.stderr))
                 try:
                     yield from_json(event)
                 except (TypeError, ValueError):
