@@ -147,6 +147,7 @@ def train_with_segstudio(project, overrides: dict):
                                            ("crop", "batch", "filters", "depth", "loss", "weights", "clip",
                                             "rare_fraction", "lr", "steps_per_epoch")},
                                         "epochs_done": len(epochs), "final_alarm": final_alarm,
+                                        "model": str(run.model_path),
                                         "adjusted_at": adjustments}
 
 

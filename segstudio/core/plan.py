@@ -26,7 +26,7 @@ FILTERS = {"cpu": 16, "gpu": 32}
 PIXELS_PER_STEP = {"cpu": 1 << 16, "gpu": 1 << 20}  # crop pixels per optimizer step
 MIN_BATCH, MAX_BATCH = 2, 64
 RARE_SHARE = 0.01  # a foreground class under 1% of the pixels is "rare"
-RARE_FRACTION = {True: 0.5, False: 1 / 3}  # crops centred on a rare-class pixel (nnU-Net: 1/3)
+BASE_FRACTION, FULL_FRACTION = 1 / 3, 0.5  # crops centred on a foreground pixel (nnU-Net: 1/3)
 WEIGHT_CLIP = 10.0  # max/min class weight: with rare-class crops, stronger weights flood
 MIN_STRENGTH = 0.25  # class weights ** strength; see weight_strength()
 FULL_STRENGTH_DECADES = 3.0  # background 1000x the median foreground class: the full weights
@@ -106,6 +106,20 @@ def weight_strength(fp: Fingerprint) -> tuple[float, str]:
                f"(full at {10 ** FULL_STRENGTH_DECADES:,.0f}x)")
 
 
+def rare_fraction(fp: Fingerprint) -> tuple[float, str]:
+    """Share of crops centred on a foreground pixel: nnU-Net's third, growing to a half as the
+    share of rare foreground classes grows. Where most classes are common, uniform crops already
+    show them, and more centring only repeats the few rare objects (it overfits them)."""
+    present = [c for c in fp.foreground if c.pixel_share > 0]
+    rare = sorted((c for c in present if c.pixel_share < RARE_SHARE), key=lambda c: c.pixel_share)
+    if not rare:
+        return round(BASE_FRACTION, 3), f"no class under {RARE_SHARE:.0%} of the pixels: nnU-Net's third"
+    fraction = round(BASE_FRACTION + (FULL_FRACTION - BASE_FRACTION) * len(rare) / len(present), 3)
+    names = ", ".join(c.name for c in rare[:3]) + (", ..." if len(rare) > 3 else "")
+    return fraction, (f"{len(rare)} of {len(present)} foreground classes under {RARE_SHARE:.0%} of the pixels "
+                      f"({names}): from a third (none rare) to a half (all rare)")
+
+
 def make_plan(fp: Fingerprint, device: Device | None = None, minutes: float | None = None,
               overrides: dict | None = None, val_pixels: int | None = None) -> Plan:
     """The plan for training on ``fp`` (the training split) on ``device`` within ``minutes``.
@@ -155,18 +169,11 @@ def make_plan(fp: Fingerprint, device: Device | None = None, minutes: float | No
     batch = choose("batch", batch, f"~{PIXELS_PER_STEP[kind] // 1024}k crop pixels per step on a {kind.upper()}")
     choose("loss", LOSS, "weighted CE for every pixel + soft Dice, which does not depend on pixel counts")
     choose("weights", WEIGHT_SCHEME, "inverse square-root frequency: moderate, never 0 for a present class")
-    rare = [c for c in fp.foreground if c.pixel_share < RARE_SHARE]
-    rare_on = bool(rare)
     choose("clip", WEIGHT_CLIP, "the rare-class crops already oversample; stronger weights flood the background")
     strength, why = weight_strength(fp)
     choose("weight_strength", strength, why)
-    if rare_on:
-        names = ", ".join(c.name for c in sorted(rare, key=lambda c: c.pixel_share)[:3])
-        why = (f"{len(rare)} class{'es' if len(rare) != 1 else ''} under {RARE_SHARE:.0%} of the pixels "
-               f"({names}{', ...' if len(rare) > 3 else ''})")
-    else:
-        why = f"no class under {RARE_SHARE:.0%} of the pixels: nnU-Net's third"
-    choose("rare_fraction", round(RARE_FRACTION[rare_on], 3), why)
+    fraction, why = rare_fraction(fp)
+    choose("rare_fraction", fraction, why)
     choose("lr", LR, "Adam with warm-up and cosine decay over the budget")
     budget = minutes if minutes is not None else user.get("minutes")
     if budget is None:

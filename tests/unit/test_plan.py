@@ -28,13 +28,18 @@ def test_crop_gives_the_widest_objects_context_on_the_pooling_grid():
     assert small_images.get("crop") <= 96
 
 
-def test_batch_keeps_the_pixels_per_step_and_rare_classes_get_half_the_crops():
+def test_batch_keeps_the_pixels_per_step_and_the_rare_crop_share_follows_the_rare_classes():
     small = make_plan(fingerprint((8, 8)), Device("cpu", 2), 5)
     large = make_plan(fingerprint((120, 8)), Device("cpu", 2), 5)
     assert small.get("batch") > large.get("batch") >= 2
-    assert small.get("rare_fraction") == 0.5
+    assert small.get("rare_fraction") == 0.5  # every foreground class rare
     common = make_plan(fingerprint((8, 8), shares=(0.6, 0.25, 0.15)), Device("cpu", 2), 5)
     assert common.get("rare_fraction") == pytest.approx(1 / 3, abs=1e-3)
+    # EM-like: 2 of 6 foreground classes under 1% -> a third plus a third of the way to a half
+    em = make_plan(fingerprint((64,) * 6, shares=(0.65, 0.22, 0.05, 0.03, 0.044, 0.0045, 0.002)),
+                   Device("cpu", 2), 5)
+    assert em.get("rare_fraction") == pytest.approx(1 / 3 + (0.5 - 1 / 3) * 2 / 6, abs=1e-3)
+    assert "2 of 6" in next(c for c in em.choices if c.key == "rare_fraction").reason
 
 
 def test_a_user_value_overrides_one_choice_and_later_rules_follow_it():
