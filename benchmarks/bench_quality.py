@@ -36,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np
 
 from segstudio.core.metrics import confusion_matrix, per_class_iou, pixel_accuracy
+from segstudio.ml.tta import TTA_VIEWS
 
 ROOT = Path(__file__).resolve().parents[1]
 EM = ROOT.parent / "shared" / "data" / "epfl-em"
@@ -165,12 +166,12 @@ def run_recipe(recipe: str, project, minutes: float, seed: int, plan_arch: dict,
 
 
 # --------------------------------------------------------------------------- scoring
-def score(model, test, num_classes: int, rare_half: list[int]) -> dict:
+def score(model, test, num_classes: int, rare_half: list[int], tta: int = 1) -> dict:
     from segstudio.ml.predict import predict_image
 
     cm = np.zeros((num_classes, num_classes), np.int64)
     for image, mask in test:
-        confusion_matrix(mask, predict_image(model, image).classes, num_classes, out=cm)
+        confusion_matrix(mask, predict_image(model, image, tta=tta).classes, num_classes, out=cm)
     iou = per_class_iou(cm)
     fg = iou[1:]
     present = cm.sum(1) > 0
@@ -223,6 +224,8 @@ def main(argv=None) -> int:
     ap.add_argument("--n", type=int, default=200, help="demo training+validation images")
     ap.add_argument("--test", type=int, default=50, help="demo held-out test images")
     ap.add_argument("--size", type=int, default=256)
+    ap.add_argument("--tta", type=int, default=1, choices=sorted(TTA_VIEWS),
+                    help="score every recipe's predictions averaged over this many flipped/rotated views")
     ap.add_argument("--quick", action="store_true", help="tiny data, seconds per run (the test suite)")
     ap.add_argument("--json", default=None, help="also write every result here")
     ap.add_argument("--markdown", default=None, metavar="JSON",
@@ -274,7 +277,7 @@ def main(argv=None) -> int:
         for seed, recipe in todo:
             t0 = time.perf_counter()
             model, info = run_recipe(recipe, project, minutes, seed, arch, plan_set)
-            s = score(model, test, num_classes, rare)
+            s = score(model, test, num_classes, rare, args.tta)
             s.update(info=info, seconds=time.perf_counter() - t0)
             results.setdefault(name, {}).setdefault(recipe, []).append(s)
             print(f"  {recipe:<7} seed {seed}: fg mIoU {s['fg_miou']:.3f}  rare-half {s['rare_miou']:.3f}  "

@@ -85,6 +85,7 @@ def register(sub) -> None:
     p.add_argument("--out", required=True, metavar="DIR")
     p.add_argument("--confidence", action="store_true", help="also write DIR/confidence/STEM.png (max prob x 255)")
     p.add_argument("--tile", type=int, default=512, help="tile side for large images (default 512)")
+    _tta_option(p)
     p.set_defaults(func=cmd_predict)
 
     e = sub.add_parser("evaluate", help="per-class IoU, foreground mIoU and pixel accuracy on labelled images")
@@ -93,6 +94,7 @@ def register(sub) -> None:
     e.add_argument("--masks", required=True, metavar="DIR", help="masks with the same file stems")
     e.add_argument("--json", action="store_true", help="print JSON (NaN as null)")
     e.add_argument("--tile", type=int, default=512)
+    _tta_option(e)
     e.set_defaults(func=cmd_evaluate)
 
     x = sub.add_parser("export", help="export a model as .keras, TF SavedModel or ONNX, with a model card")
@@ -257,6 +259,13 @@ def _train_worker(project, config, progress, cancel, role) -> int:
 
 
 # --------------------------------------------------------------------------- predict / evaluate / export
+def _tta_option(parser: argparse.ArgumentParser) -> None:
+    from segstudio.ml.tta import TTA_VIEWS
+
+    parser.add_argument("--tta", type=int, default=1, choices=sorted(TTA_VIEWS), metavar="N",
+                        help="average N flipped/rotated views: 1 (off, default), 4 or 8 (N times slower)")
+
+
 def _progress(verb: str):
     def report(k, n, name):
         if sys.stderr.isatty():
@@ -270,7 +279,8 @@ def _progress(verb: str):
 def cmd_predict(args: argparse.Namespace) -> int:
     from segstudio.services.prediction import predict_folder
 
-    written = predict_folder(args.model, args.images, args.out, args.confidence, args.tile, _progress("predict"))
+    written = predict_folder(args.model, args.images, args.out, args.confidence, args.tile,
+                           _progress("predict"), args.tta)
     print(f"wrote {len(written)} class maps to {args.out}")
     return 0
 
@@ -286,7 +296,7 @@ def _nan_to_none(x):
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from segstudio.services.prediction import card_table, evaluate_folder
 
-    result = evaluate_folder(args.model, args.images, args.masks, args.tile, _progress("evaluate"))
+    result = evaluate_folder(args.model, args.images, args.masks, args.tile, _progress("evaluate"), args.tta)
     result = {k: _nan_to_none(result[k]) for k in ("per_class_iou", "fg_miou", "pixel_accuracy", "confusion")}
     if args.json:
         print(json.dumps(result, allow_nan=False))

@@ -20,6 +20,7 @@ import numpy as np
 
 from segstudio.ml import losses as _losses  # noqa: F401  (registers the losses for load_model)
 from segstudio.ml.data import as_model_input
+from segstudio.ml.tta import TTA_VIEWS, unview, view
 from segstudio.ml.unet import model_depth, receptive_radius
 
 
@@ -137,15 +138,31 @@ def predict_tiled(
     return Prediction(classes, conf, probs)
 
 
-def predict_image(model: keras.Model, image: np.ndarray, tile: int = 512, batch: int = 4) -> Prediction:
+def _probs(model: keras.Model, image: np.ndarray, tile: int, batch: int) -> np.ndarray:
+    h, w = np.shape(image)[:2]
+    if h * w <= tile * tile:
+        return predict_whole(model, image)
+    return predict_tiled(model, image, tile=tile, batch=batch, keep_probs=True).probs
+
+
+def predict_image(model: keras.Model, image: np.ndarray, tile: int = 512, batch: int = 4,
+                  tta: int = 1) -> Prediction:
     """Whole-image pass when the image fits in one tile, tiled otherwise.
 
     Tiles are at least 4x the model's context margin: a deep U-Net's margin (256 px at
     depth 5) would otherwise leave a stride of a few pixels and hundreds of tiles per image.
+    ``tta``: average the probabilities of 1, 4 or 8 flipped/rotated views (that many passes).
     """
+    if tta not in TTA_VIEWS:
+        raise ValueError(f"tta must be one of {sorted(TTA_VIEWS)}, not {tta}")
     h, w = np.shape(image)[:2]
     tile = max(tile, 4 * default_margin(model))
-    if h * w <= tile * tile:
-        p = predict_whole(model, image)
-        return Prediction(p.argmax(-1).astype(np.uint8 if p.shape[-1] <= 256 else np.uint16), p.max(-1), p)
-    return predict_tiled(model, image, tile=tile, batch=batch)
+    if tta == 1 and h * w > tile * tile:
+        return predict_tiled(model, image, tile=tile, batch=batch)
+    raw = np.asarray(image)
+    p = None
+    for turns, mirror in TTA_VIEWS[tta]:
+        q = unview(_probs(model, view(raw, turns, mirror), tile, batch), turns, mirror)
+        p = q if p is None else p + q
+    p = np.ascontiguousarray(p / len(TTA_VIEWS[tta]), dtype=np.float32)
+    return Prediction(p.argmax(-1).astype(np.uint8 if p.shape[-1] <= 256 else np.uint16), p.max(-1), p)

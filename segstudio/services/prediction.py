@@ -53,13 +53,13 @@ def list_images(folder: str | Path) -> list[Path]:
     return files
 
 
-def predict_file(model, path: Path, tile: int = 512) -> Prediction:
-    return predict_image(model, read_image(path), tile=tile)
+def predict_file(model, path: Path, tile: int = 512, tta: int = 1) -> Prediction:
+    return predict_image(model, read_image(path), tile=tile, tta=tta)
 
 
 def predict_folder(
     model_path: str | Path, images_dir: str | Path, out_dir: str | Path,
-    confidence: bool = False, tile: int = 512, progress: Progress | None = None,
+    confidence: bool = False, tile: int = 512, progress: Progress | None = None, tta: int = 1,
 ) -> list[Path]:
     """One 8-bit index PNG per image (same stem) in ``out_dir``; confidence maps in ``out_dir/confidence``."""
     model = open_model(model_path)
@@ -68,7 +68,7 @@ def predict_folder(
     files = list_images(images_dir)
     written = []
     for k, f in enumerate(files, 1):
-        pred = predict_file(model, f, tile)
+        pred = predict_file(model, f, tile, tta)
         target = out / (f.stem + ".png")
         write_mask(target, pred.classes, MaskFormat.INDEX8)
         if confidence:
@@ -83,7 +83,7 @@ def predict_folder(
 
 def evaluate_folder(
     model_path: str | Path, images_dir: str | Path, masks_dir: str | Path,
-    tile: int = 512, progress: Progress | None = None,
+    tile: int = 512, progress: Progress | None = None, tta: int = 1,
 ) -> dict:
     """{"per_class_iou", "fg_miou", "pixel_accuracy", "confusion"} over every image with a mask."""
     model = open_model(model_path)
@@ -101,7 +101,7 @@ def evaluate_folder(
     for k, f in enumerate(files, 1):
         image = read_image(f)
         labels = read_mask(masks[f.stem], table, (image.shape[1], image.shape[0])).labels
-        pred = predict_image(model, image, tile=tile)
+        pred = predict_image(model, image, tile=tile, tta=tta)
         confusion_matrix(labels, pred.classes, num_classes, ignore or None, out=cm)
         if progress:
             progress(k, len(files), f.name)

@@ -85,6 +85,23 @@ def test_evaluate_json_matches_the_predicted_files(trained, capsys):
     assert "foreground mIoU" in text and "pixel accuracy" in text and "white" in text
 
 
+def test_predict_and_evaluate_with_test_time_augmentation(trained, capsys):
+    from segstudio.ml.predict import load_model, predict_image
+
+    project, src, out, tmp = trained
+    assert main(["predict", str(out), str(src / "images"), "--out", str(tmp / "tta"), "--tta", "8"]) == 0
+    image = np.asarray(Image.open(src / "images" / "im00.png"))
+    expected = predict_image(load_model(out), image, tta=8).classes
+    assert np.array_equal(np.asarray(Image.open(tmp / "tta" / "im00.png")), expected)
+    capsys.readouterr()
+    args = ["evaluate", str(out), "--images", str(src / "images"), "--masks", str(src / "masks"), "--json"]
+    assert main([*args, "--tta", "4"]) == 0
+    assert 0 <= json.loads(capsys.readouterr().out)["pixel_accuracy"] <= 1
+    with pytest.raises(SystemExit) as bad:
+        main([*args, "--tta", "3"])
+    assert bad.value.code == 2 and "--tta" in capsys.readouterr().err
+
+
 ISOLATED = r"""
 import sys, json
 sys.modules["segstudio"] = None  # any attempt to import segstudio now fails

@@ -46,3 +46,28 @@ def test_odd_sizes_and_small_images(model):
     assert p.classes.shape == (37, 53) and p.confidence.shape == (37, 53)
     q = predict_image(model, im)
     assert q.classes.shape == (37, 53) and np.all((q.confidence > 0) & (q.confidence <= 1))
+
+
+@pytest.mark.parametrize("tta", [4, 8])
+def test_test_time_augmentation_is_equivariant_to_its_own_flips(model, image, tta):
+    # averaging over a group of views: predicting a mirrored (or turned) image gives the
+    # mirrored (turned) prediction; a view undone the wrong way round breaks this
+    p = predict_image(model, image, tta=tta)
+    mirrored = predict_image(model, image[:, ::-1], tta=tta)
+    assert np.allclose(mirrored.probs, p.probs[:, ::-1], atol=1e-5)
+    if tta == 8:
+        turned = predict_image(model, np.rot90(image), tta=8)
+        assert np.allclose(turned.probs, np.rot90(p.probs), atol=1e-5)
+    plain = predict_image(model, image)
+    assert not np.allclose(p.probs, plain.probs, atol=1e-3)  # the views do differ
+    assert np.allclose(p.probs.sum(-1), 1, atol=1e-4) and np.array_equal(p.classes, p.probs.argmax(-1))
+
+
+def test_test_time_augmentation_of_tiled_images(model, image):
+    m = default_margin(model)
+    inner = (slice(m, -m), slice(m, -m))
+    whole = predict_image(model, image, tile=512, tta=4)
+    tiled = predict_image(model, image, tile=16, tta=4)  # 4 x margin: several tiles
+    assert np.allclose(tiled.probs[inner], whole.probs[inner], atol=1e-5)
+    with pytest.raises(ValueError, match="tta"):
+        predict_image(model, image, tta=3)
