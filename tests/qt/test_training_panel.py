@@ -303,10 +303,19 @@ def test_the_panel_starts_at_the_plan_and_sends_only_what_the_user_changed(qtbot
     # each choice's reason is shown under its row
     assert panel.reasons["schedule"].text().startswith("crop: ") and not panel.reasons["lr"].isHidden()
     assert panel.config() == {"minutes": planned["minutes"]}  # nothing changed: the run plans it all
+    # a planned value finer than the spin box shows (0.389 as 0.39) is still the plan's
+    from segstudio.core.plan import Plan
+
+    fine = Plan.from_json([{**c, "value": 0.389} if c["key"] == "rare_fraction" else c for c in plan.to_json()])
+    panel.set_plan(fine)
+    assert panel.rare_spin.value() == pytest.approx(0.39) and "yours" not in panel.reasons["rare_fraction"].text()
+    assert panel.config() == {"minutes": planned["minutes"]}
+    panel.set_plan(plan)
     panel.set_config(lr=0.02, rare_fraction=0.25)
     assert panel.config() == {"lr": 0.02, "rare_fraction": 0.25, "minutes": planned["minutes"]}
     assert "yours (the plan: " in panel.reasons["lr"].text()
-    assert "yours" in panel.reasons["rare_fraction"].text() and "yours" not in panel.reasons["loss"].text()
+    assert panel.reasons["rare_fraction"].text().startswith("yours (the plan: ")  # its row names it already
+    assert "yours" not in panel.reasons["loss"].text()
     # a new plan (statistics changed) keeps the user's values
     panel.set_plan(plan)
     assert panel.lr_spin.value() == pytest.approx(0.02)

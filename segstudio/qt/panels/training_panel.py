@@ -299,12 +299,15 @@ class TrainingPanel(QtWidgets.QWidget):
         if self.plan is None:
             return {}
         planned = self.plan.config()
+        fields = self._plan_fields()
         out = {}
-        for key in self._plan_fields():
+        for key, w in fields.items():
             if key not in planned:
                 continue
             v, p = self._field_value(key), planned[key]
-            same = abs(float(v) - float(p)) <= 1e-6 * max(1.0, abs(float(p))) \
+            # a spin box shows (and holds) the plan's value rounded to its decimals: 0.389 as 0.39
+            tol = 0.5 * 10 ** -w.decimals() if isinstance(w, QtWidgets.QDoubleSpinBox) else 0.0
+            same = abs(float(v) - float(p)) <= max(tol, 1e-6 * max(1.0, abs(float(p)))) \
                 if isinstance(p, (int, float)) and not isinstance(p, bool) else v == p
             if not same:
                 out[key] = v
@@ -356,8 +359,9 @@ class TrainingPanel(QtWidgets.QWidget):
                 if c is None:
                     continue
                 if k in changed:
-                    parts.append(f"{k}: yours (the plan: {c.value:g})" if isinstance(c.value, float)
-                                 else f"{k}: yours (the plan: {c.value})")
+                    prefix = f"{k}: " if len(keys) > 1 else ""
+                    parts.append(f"{prefix}yours (the plan: {c.value:g})" if isinstance(c.value, float)
+                                 else f"{prefix}yours (the plan: {c.value})")
                 else:
                     parts.append(f"{k}: {c.reason}" if len(keys) > 1 else c.reason)
             reasons[row] = "\n".join(parts)
