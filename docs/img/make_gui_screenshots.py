@@ -15,13 +15,19 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 HERE = Path(__file__).resolve().parent
 
 
-def save_small(window, path: Path) -> None:
-    """Grab the window and store it as a 256-colour PNG (a fraction of the size)."""
+def save_small(window, path: Path, quantize: bool = True) -> None:
+    """Grab the window and store it as a 256-colour PNG (a fraction of the size).
+
+    ``quantize=False`` keeps every colour: on a real gray image the texture takes the
+    palette and a small class's colour is merged into gray (EM's axon did)."""
     from PIL import Image
 
     tmp = path.with_suffix(".tmp.png")
     window.grab().save(str(tmp), "PNG")
-    Image.open(tmp).convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(path, optimize=True)
+    image = Image.open(tmp).convert("RGB")
+    if quantize:
+        image = image.quantize(colors=256, method=Image.Quantize.MEDIANCUT)
+    image.save(path, optimize=True)
     tmp.unlink()
     print(path)
 
