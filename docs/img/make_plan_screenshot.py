@@ -31,7 +31,7 @@ def main() -> int:
         print(f"{EM}: not found", file=sys.stderr)
         return 1
 
-    from PySide6 import QtCore, QtWidgets
+    from PySide6 import QtCore
 
     from segstudio.qt.app import make_app
     from segstudio.qt.main_window import MainWindow
@@ -61,12 +61,7 @@ def main() -> int:
     settle(1.0)
     panel.advanced.set_open(True)
     settle(0.5)
-    reason = panel.reasons["rare_fraction"]
-    scroll = reason.parentWidget()
-    while scroll is not None and not isinstance(scroll, QtWidgets.QScrollArea):
-        scroll = scroll.parentWidget()
-    if scroll is not None:
-        scroll.ensureWidgetVisible(reason)
+    panel.scroll.ensureWidgetVisible(panel.reasons["rare_fraction"])
     settle(0.5)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
