@@ -23,7 +23,7 @@ from segstudio.core.weights import class_weights
 from segstudio.io.images import read_image
 from segstudio.io.masks import read_mask
 from segstudio.ml.config import DEFAULT_WEIGHT_CLIP, DEFAULT_WEIGHT_SCHEME, TrainConfig
-from segstudio.ml.data import default_ignore_index
+from segstudio.ml.data import as_model_input, default_ignore_index
 from segstudio.ml.distribute import worker_role
 from segstudio.ml.export import input_spec, write_card
 from segstudio.ml.predict import load_model
@@ -160,7 +160,7 @@ def prepare(project: Project, tc: TrainConfig, extra: dict) -> tuple[TrainData, 
     channels = 3 if any(r.channels >= 3 for r in train) else 1
     load_train = CachedLoader(train, table, lut)
     sample = train[:: max(1, len(train) // 50)]  # statistics from <= ~50 images
-    mean, var = image_stats((_as_channels(read_image(r.abs_path), channels) for r in sample), channels)
+    mean, var = image_stats((as_model_input(read_image(r.abs_path), channels) for r in sample), channels)
     data = TrainData(
         load_train=load_train, train_counts=counts, num_classes=num_classes, channels=channels,
         class_weights=weights.tolist(), load_val=CachedLoader(val, table, lut) if val else None,
@@ -172,17 +172,6 @@ def prepare(project: Project, tc: TrainConfig, extra: dict) -> tuple[TrainData, 
         "train_images_per_class": totals.images[:num_classes].tolist(),
     }
     return data, summary, train
-
-
-def _as_channels(image: np.ndarray, channels: int) -> np.ndarray:
-    if image.ndim == 2:
-        image = image[..., None]
-    image = image[..., :3]
-    if image.shape[-1] == channels:
-        return image
-    if channels == 3:
-        return np.repeat(image, 3, axis=-1)
-    return image.astype(np.float64) @ np.array([0.299, 0.587, 0.114])
 
 
 def model_card(table: ClassTable, num_classes: int, tc: TrainConfig, extra: dict, weights,

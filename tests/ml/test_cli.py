@@ -235,3 +235,49 @@ def test_train_for_minutes_keeps_the_best_checkpoint_and_prints_the_plan(tmp_pat
     assert run.status == "finished" and "0.08-minute budget spent" in run.message
     assert run.config["minutes"] == 0.08 and run.config["epochs"] > 1000  # epochs only cap it
     assert project.epochs(run.id)[0].val_pixels  # per-class validation pixels are recorded
+
+
+def _rgb_project(tmp_path):
+    """RGB images whose two classes differ only in hue: red and green squares of the same
+    luminance (0.299 R = 0.587 G), so a model that saw gray could not tell them apart."""
+    from segstudio.services.project_import import import_folder
+
+    src = tmp_path / "rgb"
+    (src / "images").mkdir(parents=True)
+    (src / "masks").mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(8):
+        image = np.full((48, 48, 3), 30, np.uint8)
+        labels = np.zeros((48, 48), np.uint8)
+        for c, colour in ((1, (200, 0, 0)), (2, (0, 102, 0))):
+            y, x = rng.integers(6, 42, 2)
+            image[y - 5 : y + 5, x - 5 : x + 5] = colour
+            labels[y - 5 : y + 5, x - 5 : x + 5] = c
+        Image.fromarray(image).save(src / "images" / f"c{i}.png")
+        Image.fromarray(labels).save(src / "masks" / f"c{i}.png")
+    classes = [{"id": 0, "name": "background", "color": "#000000"},
+               {"id": 1, "name": "red", "color": "#ff0000"}, {"id": 2, "name": "green", "color": "#00ff00"}]
+    (src / "classes.json").write_text(json.dumps({"classes": classes}))
+    project, _ = import_folder(tmp_path / "proj", src / "images", src / "masks", src / "classes.json")
+    return project, src
+
+
+def test_an_rgb_project_trains_on_its_three_channels_and_predicts_rgb_and_gray(tmp_path, capsys):
+    from segstudio.ml.predict import load_model, predict_image
+    from segstudio.services.planning import plan_for_project
+
+    project, src = _rgb_project(tmp_path)
+    capsys.readouterr()
+    assert main(["stats", str(project.root), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["fingerprint"]["channels"] == 3
+    assert plan_for_project(project, minutes=1).get("crop") <= 48  # no crop larger than the images
+    out = tmp_path / "rgb.keras"
+    assert main(["train", str(project.root), *TINY, "--epochs", "2", "--seed", "0", "--out", str(out)]) == 0
+    model = load_model(out)
+    assert model.input_shape[-1] == 3
+    image = np.asarray(Image.open(src / "images" / "c0.png"))
+    assert predict_image(model, image).classes.shape == (48, 48)
+    assert predict_image(model, image[..., 0]).classes.shape == (48, 48)  # a gray image is repeated
+    capsys.readouterr()
+    assert main(["evaluate", str(out), "--images", str(src / "images"), "--masks", str(src / "masks"), "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)["per_class_iou"]) == 3
