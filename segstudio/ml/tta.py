@@ -13,6 +13,8 @@ TTA_VIEWS: dict[int, tuple[tuple[int, bool], ...]] = {
     4: ((0, False), (0, True), (2, False), (2, True)),  # identity, both mirrors, half turn
     8: tuple((k, m) for k in range(4) for m in (False, True)),
 }
+#: how each choice is named on screen (the prediction panel)
+TTA_LABELS = {1: "Off", 4: "4 views (mirrors, half turn)", 8: "8 views (mirrors and turns)"}
 
 
 def view(a: np.ndarray, turns: int, mirror: bool) -> np.ndarray:

@@ -115,6 +115,8 @@ class Learning(QtCore.QObject):
         pred.modelChosen.connect(ls.choose_model)
         pred.predictRequested.connect(ls.predict)
         pred.cancelRequested.connect(ls.cancel_prediction)
+        pred.ttaChosen.connect(ls.set_tta)
+        pred.set_tta(ls.tta)
         queue.imageChosen.connect(self.open_image)
         queue.includeCorrectedToggled.connect(ls.set_include_corrected)
 

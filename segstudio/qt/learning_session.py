@@ -16,6 +16,7 @@ from pathlib import Path
 from PySide6 import QtCore
 
 from segstudio.core.statuses import RunStatus
+from segstudio.ml.tta import TTA_VIEWS
 from segstudio.qt.annotation_session import AnnotationSession
 from segstudio.qt.errors import ErrorReporter
 from segstudio.qt.workers.worker import Worker
@@ -109,6 +110,7 @@ class LearningSession(QtCore.QObject):
         self.models = ModelState()
         self.queue: list[QueueItem] = []
         self.include_corrected = False
+        self.tta = 1  # views averaged per predicted image (ml.tta.TTA_VIEWS)
         self.pending = (0, 0)
         self.shown = ShownPrediction(None)
         self.prediction_job: Worker | None = None
@@ -317,10 +319,10 @@ class LearningSession(QtCore.QObject):
             return None
         warm = self._sync_warm()
         if warm is not None:  # the kept process: the model is loaded and traced already
-            job = Worker(warm.predict, list(image_ids), pass_abort=True, parent=self)
+            job = Worker(warm.predict, list(image_ids), pass_abort=True, parent=self, tta=self.tta)
         else:
             job = Worker(child_tasks.predict, self.project.root, list(image_ids), run.model_path, run.id,
-                         parent=self)
+                         self.tta, parent=self)
         job.done_ids = []  # the images cached so far (kept when cancelled)
         job.yielded.connect(self._prediction_step)
         job.errored.connect(lambda e: self.errors.report("Predict", e))
@@ -330,6 +332,12 @@ class LearningSession(QtCore.QObject):
         self.predictionProgress.emit(0, len(image_ids))
         job.start()
         return job
+
+    def set_tta(self, views: int) -> None:
+        """Average ``views`` flipped/turned views per image in the next predictions."""
+        if views not in TTA_VIEWS:
+            raise ValueError(f"test-time augmentation takes {sorted(TTA_VIEWS)} views, not {views}")
+        self.tta = views
 
     def cancel_prediction(self) -> None:
         """Stop after the image being predicted (its result is kept)."""

@@ -52,10 +52,10 @@ def train(root: str | Path, config: dict, correction_weight: float = 1.0, device
 
 
 def predict(root: str | Path, image_ids: Sequence[int], model_path: str | None = None,
-            run_id: int | None = None) -> Iterator[ProgressEvent]:
+            run_id: int | None = None, tta: int = 1) -> Iterator[ProgressEvent]:
     """Predict and cache images in a child; yields ProgressEvents, returns the ids cached."""
     child = ChildJob("predict", {"root": str(root), "image_ids": list(image_ids), "model_path": model_path,
-                                 "run_id": run_id})
+                                 "run_id": run_id, "tta": tta})
     return (yield from _relay(child.events(), ProgressEvent))
 
 

@@ -95,11 +95,13 @@ def predict_steps(
     tile: int = 512,
     cancelled: Callable[[], bool] = lambda: False,
     model=None,
+    tta: int = 1,
 ) -> Iterator[tuple[int, int, int | None]]:
     """Predict and cache each image; yields (done, total, image id just cached).
 
     Without ``model_path`` the project's active model (services.model_choice) is used;
-    ``model``: that file already loaded (a warm process, services.warm_predict). Yields (0, total, None) first.
+    ``model``: that file already loaded (a warm process, services.warm_predict). ``tta``: views
+    averaged per image (ml.tta). Yields (0, total, None) first.
     """
     from segstudio.services.prediction import open_model, predict_file  # TF: only when predicting
 
@@ -119,7 +121,7 @@ def predict_steps(
         if cancelled():
             return
         rec = project.image(image_id)
-        pred = predict_file(model, rec.abs_path, tile)
+        pred = predict_file(model, rec.abs_path, tile, tta)
         classes, conf = pred.classes, pred.confidence
         labels = _current_labels(project, image_id, table, classes.shape)
         scores = review.score_prediction(classes, conf, labels, rare, ignore)

@@ -317,7 +317,7 @@ def _job_predict(job: dict, out: _Out, cancel: threading.Event):
     with Project.open(job["root"]) as project:
         for done, total, image_id in prediction_cache.predict_steps(
                 project, job["image_ids"], model_path=job.get("model_path"), run_id=job.get("run_id"),
-                cancelled=cancel.is_set):
+                cancelled=cancel.is_set, tta=int(job.get("tta", 1))):
             if image_id is not None:
                 done_ids.append(image_id)
             out.send(ProgressEvent(done, total, image_id=image_id))

@@ -8,7 +8,7 @@ forward pass and the cache write.
 Protocol (JSON lines, as subprocess_jobs): the first line is
 ``{"kind": "serve", "job": {"root", "model_path", "run_id"}}``; the child answers
 ``{"type": "ready", "pid"}`` once loaded and traced. Then per request the parent writes
-``{"image_ids": [...]}`` (and may write ``cancel``); the child streams ProgressEvents, then
+``{"image_ids": [...], "tta": views}`` (and may write ``cancel``); the child streams ProgressEvents, then
 ``{"type": "result", "value": ids cached}`` or an ``error`` line, and waits for the next.
 The parent closing stdin ends the child.
 
@@ -128,9 +128,11 @@ class WarmPredictor:
         else:
             threading.Thread(target=reap, daemon=True).start()
 
-    def predict(self, image_ids: Sequence[int], abort: threading.Event | None = None) -> Iterator[ProgressEvent]:
-        """Predict and cache ``image_ids``; yields ProgressEvents (done/total over all of
-        them), returns the ids cached. A set ``abort`` stops after the current image."""
+    def predict(self, image_ids: Sequence[int], abort: threading.Event | None = None,
+                tta: int = 1) -> Iterator[ProgressEvent]:
+        """Predict and cache ``image_ids``, averaging ``tta`` views each (ml.tta); yields
+        ProgressEvents (done/total over all of them), returns the ids cached. A set ``abort``
+        stops after the current image."""
         ids, done_ids = list(image_ids), []
         with self._request_lock:
             for attempt in range(2):
@@ -139,7 +141,7 @@ class WarmPredictor:
                 self.start()
                 left = [i for i in ids if i not in set(done_ids)]
                 try:
-                    for event in self._request(self.proc, left, abort):
+                    for event in self._request(self.proc, left, abort, tta):
                         if event.image_id is not None:
                             done_ids.append(event.image_id)
                         yield ProgressEvent(len(done_ids), len(ids), image_id=event.image_id)
@@ -155,7 +157,7 @@ class WarmPredictor:
         return done_ids
 
     def _request(self, proc: subprocess.Popen, ids: list[int],
-                 abort: threading.Event | None) -> Iterator[ProgressEvent]:
+                 abort: threading.Event | None, tta: int) -> Iterator[ProgressEvent]:
         finished = threading.Event()
         if abort is not None:
             def watch() -> None:
@@ -164,7 +166,7 @@ class WarmPredictor:
                         self._send(proc, "cancel")
                         return
             threading.Thread(target=watch, daemon=True).start()
-        self._send(proc, json.dumps({"image_ids": ids}))
+        self._send(proc, json.dumps({"image_ids": ids, "tta": tta}))
         try:
             for line in proc.stdout:
                 try:
@@ -245,7 +247,7 @@ def serve_child(job: dict, out) -> None:
             with Project.open(job["root"]) as project:
                 for done, total, image_id in prediction_cache.predict_steps(
                         project, request["image_ids"], model_path=model_path, run_id=run_id,
-                        cancelled=cancel.is_set, model=model):
+                        cancelled=cancel.is_set, model=model, tta=int(request.get("tta", 1))):
                     if image_id is not None:
                         done_ids.append(image_id)
                     out.send(ProgressEvent(done, total, image_id=image_id))

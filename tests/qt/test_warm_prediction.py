@@ -83,3 +83,27 @@ def test_switching_model_replaces_the_process_and_old_predictions_are_not_curren
 
     win.close()  # shutdown: the kept process ends with the window
     assert _gone(new.pid) and ls._warm is None
+
+
+def test_test_time_views_chosen_in_the_panel_reach_the_warm_and_the_one_shot_child(qtbot, trained_window):
+    import numpy as np
+
+    from segstudio.io.images import read_image
+    from segstudio.ml.predict import load_model, predict_image
+
+    win = trained_window
+    ls, panel = win.learning.session, win.learning.predictions
+    record = win.session.current.record
+    model = load_model(ls.active_run.model_path)
+    image = read_image(record.abs_path)
+    plain, eight = predict_image(model, image).confidence, predict_image(model, image, tta=8).confidence
+    assert np.abs(plain - eight).max() > 0.01  # the views change this model's prediction
+
+    panel.tta_combo.setCurrentIndex(panel.tta_combo.findData(8))
+    panel.tta_combo.activated.emit(panel.tta_combo.currentIndex())
+    assert ls.tta == 8
+    for warm in (True, False):  # the kept process, then a child per prediction
+        ls.warm_predict = warm
+        assert _predict(qtbot, ls, [record.id]) == [record.id]
+        cached = prediction_cache.load_cached(win.session.project, record.id).confidence
+        assert np.abs(cached - eight).max() < 2e-3, warm  # float16 in the cache

@@ -26,6 +26,7 @@ from segstudio.core import review
 from segstudio.core.classes import ClassTable
 from segstudio.core.editing import HISTORY_REASONS, ChangeReason, MaskChange
 from segstudio.core.tools import Tool
+from segstudio.ml.tta import TTA_LABELS
 from segstudio.qt.annotation_session import AnnotationSession
 from segstudio.qt.canvas.image_canvas import ImageCanvas
 from segstudio.qt.canvas.overlay import LabelOverlay
@@ -53,11 +54,12 @@ AUTOMATIC = -1
 
 class PredictionPanel(QtWidgets.QWidget):
     """Requests: ``predictRequested(list of image ids)``, ``cancelRequested()``,
-    ``modelChosen(run id or None)`` (None: the best run)."""
+    ``modelChosen(run id or None)`` (None: the best run), ``ttaChosen(views)``."""
 
     predictRequested = QtCore.Signal(list)
     cancelRequested = QtCore.Signal()
     modelChosen = QtCore.Signal(object)
+    ttaChosen = QtCore.Signal(int)  # views averaged per image (ml.tta)
     toolRequested = QtCore.Signal(object)  # Tool: the accept brush or lasso
 
     def __init__(self, canvas: ImageCanvas, session: AnnotationSession, listed_ids=None,
@@ -103,6 +105,12 @@ class PredictionPanel(QtWidgets.QWidget):
         row.addWidget(QtWidgets.QLabel("Predict:"))
         for b in (self.predict_current, self.predict_listed, self.predict_all, self.cancel_button):
             row.addWidget(b)
+        self.tta_combo = QtWidgets.QComboBox()
+        for views, label in TTA_LABELS.items():
+            self.tta_combo.addItem(label, views)
+        self.tta_combo.setToolTip("Average the predictions of mirrored and turned copies of each image: "
+                                  "a little smoother and steadier, that many times the time")
+        self.tta_combo.activated.connect(lambda _i: self.ttaChosen.emit(self.tta_combo.currentData()))
         self.progress = QtWidgets.QProgressBar()
         keep = self.progress.sizePolicy()
         keep.setRetainSizeWhenHidden(True)  # showing it while predicting must not squash the rows below
@@ -131,6 +139,7 @@ class PredictionPanel(QtWidgets.QWidget):
         self.opacity_slider.setValue(70)
         self.opacity_slider.valueChanged.connect(lambda v: self.pred_layer.setOpacity(v / 100))
         form = QtWidgets.QFormLayout()
+        form.addRow("Test-time views", self.tta_combo)
         form.addRow("Show", self.view_combo)
         hl = QtWidgets.QHBoxLayout()
         hl.addWidget(self.highlight_combo, 1)
@@ -216,6 +225,9 @@ class PredictionPanel(QtWidgets.QWidget):
     def _model_activated(self, index: int) -> None:
         data = self.model_combo.itemData(index)
         self.modelChosen.emit(None if data == AUTOMATIC else int(data))
+
+    def set_tta(self, views: int) -> None:
+        self.tta_combo.setCurrentIndex(self.tta_combo.findData(views))
 
     def set_prediction(self, shown: ShownPrediction) -> None:
         """The open image's cached prediction (or none), current or out of date."""
