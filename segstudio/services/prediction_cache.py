@@ -129,7 +129,7 @@ def predict_steps(
         _write_npz(target, classes, conf)
         learning.put_prediction(project, image_id, run_id, str(model_path), project.relativize(target),
                                 scores.mean_confidence, scores.rare_uncertainty, scores.rare_pixels,
-                                scores.disagreement, scores.score)
+                                scores.disagreement, scores.score, tta)
         if rec.status != ImageStatus.CORRECTED:
             project.set_status(image_id, ImageStatus.PREDICTED)
         yield done, len(ids), image_id

@@ -27,6 +27,7 @@ class PredictionRecord:
     rare_pixels: int
     disagreement: float | None
     score: float
+    views: int = 1  # test-time views averaged (ml.tta); 1: the image alone
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ class CorrectionRecord:
 
 def _pred(r: PredictionRow) -> PredictionRecord:
     return PredictionRecord(r.image_id, r.run_id, r.model_path, r.path, r.created_at, r.mean_confidence,
-                            r.rare_uncertainty, r.rare_pixels, r.disagreement, r.score)
+                            r.rare_uncertainty, r.rare_pixels, r.disagreement, r.score, r.views)
 
 
 def _corr(r: CorrectionRow) -> CorrectionRecord:
@@ -54,13 +55,13 @@ def _corr(r: CorrectionRow) -> CorrectionRecord:
 # -- predictions -----------------------------------------------------------------------
 def put_prediction(project: Project, image_id: int, run_id: int | None, model_path: str, path: str,
                    mean_confidence: float, rare_uncertainty: float, rare_pixels: int,
-                   disagreement: float | None, score: float) -> None:
+                   disagreement: float | None, score: float, views: int = 1) -> None:
     with project.session() as s, s.begin():
         s.merge(PredictionRow(
             image_id=image_id, run_id=run_id, model_path=str(model_path), path=str(path), created_at=utcnow(),
             mean_confidence=_clean_float(mean_confidence) or 0.0,
             rare_uncertainty=_clean_float(rare_uncertainty) or 0.0, rare_pixels=int(rare_pixels),
-            disagreement=_clean_float(disagreement), score=_clean_float(score) or 0.0,
+            disagreement=_clean_float(disagreement), score=_clean_float(score) or 0.0, views=int(views),
         ))
 
 

@@ -126,6 +126,7 @@ class PredictionRow(Base):
     rare_pixels: Mapped[int] = mapped_column(default=0)
     disagreement: Mapped[float | None] = mapped_column(Float, default=None)
     score: Mapped[float] = mapped_column(Float, default=0.0)
+    views: Mapped[int] = mapped_column(default=1, server_default="1")  # test-time views averaged
 
 
 class CorrectionRow(Base):

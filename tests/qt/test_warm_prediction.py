@@ -105,5 +105,7 @@ def test_test_time_views_chosen_in_the_panel_reach_the_warm_and_the_one_shot_chi
     for warm in (True, False):  # the kept process, then a child per prediction
         ls.warm_predict = warm
         assert _predict(qtbot, ls, [record.id]) == [record.id]
-        cached = prediction_cache.load_cached(win.session.project, record.id).confidence
-        assert np.abs(cached - eight).max() < 2e-3, warm  # float16 in the cache
+        cached = prediction_cache.load_cached(win.session.project, record.id)
+        assert np.abs(cached.confidence - eight).max() < 2e-3, warm  # float16 in the cache
+        assert cached.record.views == 8
+    qtbot.waitUntil(lambda: "(8 test-time views)" in panel.scores_label.text(), timeout=5000)

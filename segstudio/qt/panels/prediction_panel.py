@@ -276,8 +276,9 @@ class PredictionPanel(QtWidgets.QWidget):
         stale = "" if shown.current else (
             f"<br><span style='color:{WARNING_COLOR}'><b>Out of date:</b> the active model is run "
             f"{shown.active_run_id}; predict again to update.</span>")
+        views = f" ({r.views} test-time views)" if r.views > 1 else ""
         self.scores_label.setText(
-            f"Run {r.run_id}: mean confidence {r.mean_confidence:.2f} · uncertainty on rare-class pixels "
+            f"Run {r.run_id}{views}: mean confidence {r.mean_confidence:.2f} · uncertainty on rare-class pixels "
             f"{r.rare_uncertainty:.2f} ({r.rare_pixels:,} px) · disagreement with the mask on rare classes {dis} "
             f"· review score {r.score:.2f}{stale}")
 
