@@ -23,6 +23,7 @@ from segstudio.core.weights import class_weights
 from segstudio.io.images import read_image
 from segstudio.io.masks import read_mask
 from segstudio.ml.config import DEFAULT_WEIGHT_CLIP, DEFAULT_WEIGHT_SCHEME, TrainConfig
+from segstudio.ml.correction import weights_at
 from segstudio.ml.data import as_model_input, default_ignore_index
 from segstudio.ml.distribute import worker_role
 from segstudio.ml.export import input_spec, write_card
@@ -182,7 +183,10 @@ def model_card(table: ClassTable, num_classes: int, tc: TrainConfig, extra: dict
         "num_outputs": num_classes,
         "input": input_spec(model) if model is not None else None,
         "loss": tc.loss,
-        "class_weights": {"scheme": extra["weights"], "clip": extra.get("clip"), "values": list(weights)},
+        # values: the scheme's weights; applied: what the loss used at the run's strength (0: unweighted)
+        "class_weights": {"scheme": extra["weights"], "clip": extra.get("clip"), "values": list(weights),
+                          "strength": tc.weight_strength,
+                          "applied": weights_at(weights, tc.weight_strength).tolist() if len(weights) else []},
         "training": {**tc.to_dict(), **summary},
         "validation": None if last is None else {
             "epoch": last.epoch, "per_class_iou": last.per_class_iou,

@@ -48,6 +48,9 @@ def test_train_records_the_run(trained, capsys):
     assert [c["name"] for c in card["classes"]] == ["background", "grey", "white", "void"]
     assert card["num_outputs"] == 3 and card["classes"][-1]["ignore"] is True
     assert card["class_weights"]["scheme"] == plan.WEIGHT_SCHEME and card["loss"] == plan.LOSS
+    # the plan's strength 0: the scheme's weights are recorded, and that the loss used none of them
+    assert card["class_weights"]["strength"] == 0 and card["class_weights"]["applied"] == [1.0, 1.0, 1.0]
+    assert len(set(card["class_weights"]["values"])) > 1
     assert len(card["validation"]["per_class_iou"]) == 3
     assert project.models()[0].path.endswith("model.keras")
 

@@ -76,11 +76,14 @@ def test_plan_command_prints_each_choice_with_its_reason(tiny_project):
     assert bad.returncode == 2 and "must be a number > 0" in bad.stderr and "Traceback" not in bad.stderr
 
 
-def test_weight_strength_grows_with_the_imbalance_from_a_quarter_to_full():
+def test_the_plan_trains_unweighted_at_every_imbalance_and_says_how_imbalanced():
     def strength(shares):
-        return make_plan(fingerprint((8, 8), shares=shares), Device("cpu", 2), 5).get("weight_strength")
+        choice = next(c for c in make_plan(fingerprint((8, 8), shares=shares), Device("cpu", 2), 5).choices
+                      if c.key == "weight_strength")
+        return choice.value, choice.reason
 
-    mild = strength((0.65, 0.30, 0.05))  # background 2x the median foreground class
-    middle = strength((0.99, 0.004, 0.006))  # 165x
-    extreme = strength((0.999, 0.0005, 0.0005))  # 2000x
-    assert mild == 0.25 and 0.25 < middle < 1 and extreme == 1
+    for shares, ratio in (((0.65, 0.30, 0.05), "2x"), ((0.99, 0.004, 0.006), "165x"), ((0.998, 0.001, 0.001), "998x")):
+        value, reason = strength(shares)
+        assert value == 0 and f"background is {ratio} the median" in reason and "unweighted" in reason
+    user = make_plan(fingerprint((8, 8), shares=(0.99, 0.004, 0.006)), Device("cpu", 2), 5, {"weight_strength": 1.0})
+    assert user.get("weight_strength") == 1.0  # weights stay a choice
