@@ -6,6 +6,8 @@ import argparse
 import math
 from collections.abc import Callable
 
+from segstudio.core.plan import MAX_STRENGTH
+
 
 def number(requirement: str, ok: Callable[[float], bool]) -> Callable[[str], float]:
     """An argparse type: a finite float for which ``ok`` holds ("must be {requirement}")."""
@@ -38,3 +40,5 @@ beta = number("between 0 and 1 (exclusive)", lambda b: 0 < b < 1)
 learning_rate = number("a number > 0 and <= 1", lambda x: 0 < x <= 1)
 positive_float = number("a finite number > 0", lambda x: x > 0)
 fraction = number("between 0 and 1", lambda x: 0 <= x <= 1)
+#: --weight-strength: class weights ** s
+weight_strength = number(f"between 0 and {MAX_STRENGTH:g}", lambda x: 0 <= x <= MAX_STRENGTH)

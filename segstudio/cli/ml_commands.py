@@ -17,6 +17,7 @@ from segstudio.cli.arguments import (
     learning_rate,
     positive_float,
     positive_int,
+    weight_strength,
 )
 from segstudio.core.errors import SegstudioError
 from segstudio.ml.config import LOSS_PARTS
@@ -34,6 +35,8 @@ RECIPE_OPTIONS = (
     ("--steps-per-epoch", "steps_per_epoch", positive_int, "K", "steps between validations"),
     ("--lr", "lr", learning_rate, "X", "peak learning rate (warm-up, cosine decay)"),
     ("--rare-fraction", "rare_fraction", fraction, "P", "share of crops centred on a rare-class pixel"),
+    ("--weight-strength", "weight_strength", weight_strength, "S",
+     "class weights ** S: 0 unweighted, 1 as computed (with --weights alone: 1)"),
 )
 
 

@@ -12,11 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from segstudio.core.plan import MAX_STRENGTH
+
 COLLAPSE = "foreground collapse"
 FLOOD = "background flood"
 #: schemes gentler than the inverse-frequency ones a flood blames
 GENTLE_SCHEMES = ("sqrt", "enet", "none")
-MAX_STRENGTH = 2.0  # the form's and the corrector's upper bound
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,12 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from segstudio.core.alarm_advice import COLLAPSE, FLOOD
+from segstudio.core.plan import MAX_STRENGTH
 from segstudio.core.plan import MIN_STRENGTH as PLAN_MIN_STRENGTH
 
 SOFTEN = 0.5  # strength x this on a flood
 STRENGTHEN = 1.5  # strength x this on a collapse seen in two epochs running
-MIN_STRENGTH, MAX_STRENGTH = 1 / 16, 2.0
+MIN_STRENGTH = 1 / 16
 
 
 def weights_at(base: Sequence[float], strength: float, background: int = 0) -> np.ndarray:

@@ -321,6 +321,11 @@ def test_the_panel_starts_at_the_plan_and_sends_only_what_the_user_changed(qtbot
     assert panel.lr_spin.value() == pytest.approx(0.02)
     panel.set_config(epochs=3)
     assert panel.config()["epochs"] == 3 and "minutes" not in panel.config()
+    # the plan trains unweighted: picking a scheme there brings its weights in at full strength
+    assert planned["weight_strength"] == 0 and panel.strength_spin.value() == 0
+    panel.scheme_combo.setCurrentIndex(panel.scheme_combo.findData("balanced"))
+    panel.scheme_combo.activated.emit(panel.scheme_combo.currentIndex())
+    assert panel.config()["weights"] == "balanced" and panel.config()["weight_strength"] == 1.0
 
 
 def test_classes_with_too_few_validation_pixels_are_greyed_in_the_legend(qtbot, window):

@@ -76,6 +76,17 @@ def test_plan_command_prints_each_choice_with_its_reason(tiny_project):
     assert bad.returncode == 2 and "must be a number > 0" in bad.stderr and "Traceback" not in bad.stderr
 
 
+def test_plan_command_takes_a_weight_strength(tiny_project, capsys):
+    from segstudio.cli import main
+
+    assert main(["plan", str(tiny_project.root), "--json", "--weight-strength", "0.5"]) == 0
+    rows = {c["key"]: c for c in json.loads(capsys.readouterr().out)["choices"]}
+    assert rows["weight_strength"]["value"] == 0.5 and rows["weight_strength"]["source"] == "user"
+    with pytest.raises(SystemExit) as bad:
+        main(["plan", str(tiny_project.root), "--weight-strength", "3"])
+    assert bad.value.code == 2 and "between 0 and 2" in capsys.readouterr().err
+
+
 def test_the_plan_trains_unweighted_at_every_imbalance_and_says_how_imbalanced():
     def strength(shares):
         choice = next(c for c in make_plan(fingerprint((8, 8), shares=shares), Device("cpu", 2), 5).choices
@@ -85,5 +96,11 @@ def test_the_plan_trains_unweighted_at_every_imbalance_and_says_how_imbalanced()
     for shares, ratio in (((0.65, 0.30, 0.05), "2x"), ((0.99, 0.004, 0.006), "165x"), ((0.998, 0.001, 0.001), "998x")):
         value, reason = strength(shares)
         assert value == 0 and f"background is {ratio} the median" in reason and "unweighted" in reason
-    user = make_plan(fingerprint((8, 8), shares=(0.99, 0.004, 0.006)), Device("cpu", 2), 5, {"weight_strength": 1.0})
-    assert user.get("weight_strength") == 1.0  # weights stay a choice
+    fp = fingerprint((8, 8), shares=(0.99, 0.004, 0.006))
+    assert make_plan(fp, Device("cpu", 2), 5, {"weight_strength": 0.5}).get("weight_strength") == 0.5
+    # a scheme the user picks is meant to weigh: at full strength unless they set one too
+    picked = make_plan(fp, Device("cpu", 2), 5, {"weights": "balanced"})
+    assert picked.get("weight_strength") == 1.0
+    assert "your 'balanced' weights at full strength" in next(c.reason for c in picked.choices
+                                                             if c.key == "weight_strength")
+    assert make_plan(fp, Device("cpu", 2), 5, {"weights": "none"}).get("weight_strength") == 0

@@ -19,6 +19,7 @@ import time
 from PySide6 import QtCore, QtWidgets
 
 from segstudio.core.classes import ClassTable
+from segstudio.core.plan import MAX_STRENGTH
 from segstudio.core.text import counted
 from segstudio.core.weights import SCHEMES
 from segstudio.qt.learning_session import ModelState, TrainRequest
@@ -116,7 +117,8 @@ class TrainingPanel(QtWidgets.QWidget):
             self.scheme_combo.setItemData(self.scheme_combo.count() - 1, note, QtCore.Qt.ItemDataRole.ToolTipRole)
         self.scheme_combo.setCurrentText(training_setup.DEFAULT_SCHEME)
         form.addRow(L["weights"], self.scheme_combo)
-        self.strength_spin = fraction_spin(2.0, DEFAULTS_ALL["weight_strength"],
+        self.scheme_combo.activated.connect(self._scheme_chosen)
+        self.strength_spin = fraction_spin(MAX_STRENGTH, DEFAULTS_ALL["weight_strength"],
                                            "Class weights are raised to this power: 1 as computed, 0 unweighted.")
         self._row(form, "weights", L["weight_strength"], self.strength_spin)
         self.weights_plot = LossShareChart(background=PLOT_BACKGROUND)
@@ -264,6 +266,11 @@ class TrainingPanel(QtWidgets.QWidget):
             text = reasons.get(key, "")
             label.setText(text)
             label.setVisible(bool(text))
+
+    def _scheme_chosen(self, _index: int) -> None:
+        # the plan trains at strength 0: a scheme picked there is meant to weigh
+        if self.scheme_combo.currentData() != "none" and self.strength_spin.value() == 0:
+            self.strength_spin.setValue(1.0)
 
     def _preset_chosen(self, name: str) -> None:
         f, d = PRESETS[name]
