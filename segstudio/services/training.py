@@ -183,7 +183,8 @@ def model_card(table: ClassTable, num_classes: int, tc: TrainConfig, extra: dict
         "num_outputs": num_classes,
         "input": input_spec(model) if model is not None else None,
         "loss": tc.loss,
-        # values: the scheme's weights; applied: what the loss used at the run's strength (0: unweighted)
+        # values: the scheme's weights; applied: what the loss used at the strength the run started
+        # with (0: unweighted); self-correction's later changes are in the epochs' adjustments
         "class_weights": {"scheme": extra["weights"], "clip": extra.get("clip"), "values": list(weights),
                           "strength": tc.weight_strength,
                           "applied": weights_at(weights, tc.weight_strength).tolist() if len(weights) else []},
