@@ -198,14 +198,18 @@ def mean_sd(xs: list[float]) -> str:
 
 
 def markdown_table(results: dict) -> str:
-    """data set x recipe: mean ± sd over seeds of each score, the plan's rows in bold."""
+    """data set x recipe: mean ± sd over seeds of each score; in bold, the best mean of each
+    data set's column (every recipe level with it at three decimals), whichever recipe it is."""
+    keys = ("fg_miou", "rare_miou", "bg_iou", "pixel_accuracy")
     rows = ["| data set | recipe | seeds | foreground mIoU | rare-half mIoU | background IoU | pixel accuracy |",
             "|---|---|---|---|---|---|---|"]
     for name, by_recipe in results.items():
+        means = {recipe: [round(float(np.nanmean([r[k] for r in runs])), 3) for k in keys]
+                 for recipe, runs in by_recipe.items()}
+        best = [max(m[i] for m in means.values()) for i in range(len(keys))]
         for recipe, runs in by_recipe.items():
-            cells = [mean_sd([r[k] for r in runs]) for k in ("fg_miou", "rare_miou", "bg_iou", "pixel_accuracy")]
-            if recipe == "plan":
-                cells = [f"**{c}**" for c in cells]
+            cells = [mean_sd([r[k] for r in runs]) for k in keys]
+            cells = [f"**{c}**" if means[recipe][i] == best[i] else c for i, c in enumerate(cells)]
             rows.append(f"| {name} | {recipe} | {len(runs)} | " + " | ".join(cells) + " |")
     return "\n".join(rows)
 

@@ -1,5 +1,6 @@
 """bench_quality --quick: every recipe trains for its budget and is scored on held-out images."""
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -25,4 +26,19 @@ def test_quick_benchmark_runs_every_recipe_and_prints_the_table(tmp_path):
     assert all(f"demo        {name}" in table for name in ("seed", "nnunet", "plan"))
     md = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_quality.py"), "--markdown", str(out)],
                         capture_output=True, text=True, check=True).stdout
-    assert md.startswith("| data set | recipe |") and "| demo | plan | 1 | **" in md
+    assert md.startswith("| data set | recipe |") and "| demo | plan | 1 | " in md
+
+
+def test_the_table_bolds_each_columns_best_mean_not_the_plans_row():
+    spec = importlib.util.spec_from_file_location("bench_quality", ROOT / "benchmarks" / "bench_quality.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+
+    def run(fg, bg):
+        return {"fg_miou": fg, "rare_miou": fg / 2, "bg_iou": bg, "pixel_accuracy": 0.9}
+
+    md = bench.markdown_table({"em": {"nnunet": [run(0.56, 0.86), run(0.54, 0.86)],
+                                      "plan": [run(0.55, 0.85), run(0.53, 0.87)]}})
+    nnunet, plan = (line for line in md.splitlines() if line.startswith("| em |"))
+    assert nnunet == "| em | nnunet | 2 | **0.550 ± 0.014** | **0.275 ± 0.007** | **0.860 ± 0.000** | **0.900 ± 0.000** |"
+    assert plan == "| em | plan | 2 | 0.540 ± 0.014 | 0.270 ± 0.007 | **0.860 ± 0.014** | **0.900 ± 0.000** |"
