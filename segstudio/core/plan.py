@@ -30,6 +30,8 @@ BASE_FRACTION, FULL_FRACTION = 1 / 3, 0.5  # crops centred on a foreground pixel
 WEIGHT_CLIP = 10.0  # max/min class weight: with rare-class crops, stronger weights flood
 MIN_STRENGTH = 0.25  # the gentlest weighting self-correction brings in (ml.correction)
 MAX_STRENGTH = 2.0  # class weights ** strength: at most squared (the panel, the CLI, self-correction)
+#: the strength a class-weight scheme gets when the user picks one without a strength (plan and panel)
+CHOSEN_SCHEME_STRENGTH = 1.0
 VAL_SHARE = 0.15  # validation at most ~15% of the training time
 TRAIN_COST = 3.0  # a training pixel costs ~3x an inference pixel (forward + backward)
 MIN_STEPS, MAX_STEPS = 20, 1000
@@ -176,7 +178,7 @@ def make_plan(fp: Fingerprint, device: Device | None = None, minutes: float | No
     choose("clip", WEIGHT_CLIP, "the rare-class crops already oversample; stronger weights flood the background")
     strength, why = weight_strength(fp)
     if user.get("weights", "none") != "none" and "weight_strength" not in user:
-        strength, why = 1.0, f"your '{user['weights']}' weights at full strength (the plan: 0, {why})"
+        strength, why = CHOSEN_SCHEME_STRENGTH, f"your '{user['weights']}' weights at full strength (the plan: 0, {why})"
     choose("weight_strength", strength, why)
     fraction, why = rare_fraction(fp)
     choose("rare_fraction", fraction, why)

@@ -19,7 +19,7 @@ import time
 from PySide6 import QtCore, QtWidgets
 
 from segstudio.core.classes import ClassTable
-from segstudio.core.plan import MAX_STRENGTH
+from segstudio.core.plan import CHOSEN_SCHEME_STRENGTH, MAX_STRENGTH
 from segstudio.core.text import counted
 from segstudio.core.weights import SCHEMES
 from segstudio.qt.learning_session import ModelState, TrainRequest
@@ -270,7 +270,7 @@ class TrainingPanel(QtWidgets.QWidget):
     def _scheme_chosen(self, _index: int) -> None:
         # the plan trains at strength 0: a scheme picked there is meant to weigh
         if self.scheme_combo.currentData() != "none" and self.strength_spin.value() == 0:
-            self.strength_spin.setValue(1.0)
+            self.strength_spin.setValue(CHOSEN_SCHEME_STRENGTH)
 
     def _preset_chosen(self, name: str) -> None:
         f, d = PRESETS[name]
