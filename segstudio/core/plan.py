@@ -97,9 +97,9 @@ def _round_up(x: float, grid: int) -> int:
 def weight_strength(fp: Fingerprint) -> tuple[float, str]:
     """How far to apply the class weights (w ** s; 0: unweighted CE). The plan trains
     unweighted at every imbalance: with soft Dice and the rare-class crops, weights scored
-    lower at the same budget on the demo set (1 : 4,500) and on EM (1 : 15); they helped only
-    on large objects at a 2-minute budget (docs/ml.md). They remain a choice, and what
-    self-correction brings in."""
+    lower or level at the same budget on the demo set (1 : 4,500), large objects and EM
+    (1 : 15); they led only on large objects at a 2-minute budget, not at 10 (docs/ml.md).
+    They remain a choice, and what self-correction brings in."""
     bg = next((c for c in fp.classes if c.id == fp.background), None)
     shares = sorted(c.pixel_share for c in fp.foreground)
     median = shares[len(shares) // 2] if shares else 0.0
