@@ -40,8 +40,9 @@ def train(root: str | Path, config: dict, correction_weight: float = 1.0, device
     watcher_done = threading.Event()
     if abort is not None:
         def watch() -> None:
-            while not watcher_done.wait(0.1):
-                if abort.is_set():
+            # woken by the abort itself, not a poll: every 0.1 s of delay was ~10 more tiny batches
+            while not watcher_done.is_set():
+                if abort.wait(0.1):
                     child.cancel()
                     return
         threading.Thread(target=watch, daemon=True).start()

@@ -154,12 +154,15 @@ class ChildJob:
         self.stderr_tail: deque[str] = deque(maxlen=STDERR_LINES)
         self.result = None
         self._drained: threading.Thread | None = None
+        self._cancel_asked = False
 
     def _start(self) -> subprocess.Popen:
         proc = spawn_child({"kind": self.kind, "job": self.job})
         self._drained = threading.Thread(target=self._drain_stderr, args=(proc,), daemon=True)
         self._drained.start()
         self.proc = proc
+        if self._cancel_asked:  # cancelled before the child existed: tell it now
+            self.cancel()
         return proc
 
     def _drain_stderr(self, proc: subprocess.Popen) -> None:
@@ -174,6 +177,7 @@ class ChildJob:
 
     def cancel(self) -> None:
         """Ask the child to stop at its next check (training: after the current batch)."""
+        self._cancel_asked = True
         proc = self.proc
         if proc is not None and proc.poll() is None:
             try:
@@ -240,8 +244,8 @@ class ChildJob:
         done = threading.Event()
         if cancel is not None:
             def watch() -> None:
-                while not done.wait(0.1):
-                    if cancel.is_set():
+                while not done.is_set():
+                    if cancel.wait(0.1):  # wakes on the cancel at once
                         self.cancel()
                         return
             watcher = threading.Thread(target=watch, daemon=True)

@@ -284,3 +284,30 @@ def test_an_rgb_project_trains_on_its_three_channels_and_predicts_rgb_and_gray(t
     capsys.readouterr()
     assert main(["evaluate", str(out), "--images", str(src / "images"), "--masks", str(src / "masks"), "--json"]) == 0
     assert len(json.loads(capsys.readouterr().out)["per_class_iou"]) == 3
+
+
+def test_a_child_run_cancelled_before_its_process_started_stops_at_its_first_batch(tiny_project):
+    """A Cancel clicked while the child is still starting is not lost: it is sent once the
+    process exists, and the run ends cancelled instead of training to its end."""
+    import threading
+
+    from segstudio.services.child_tasks import train
+    from segstudio.services.job_events import BatchEvent
+
+    project, _ = tiny_project
+    abort = threading.Event()
+    abort.set()
+    config = {"filters": 4, "depth": 2, "batch": 2, "crop": 32, "steps_per_epoch": 50, "epochs": 3}
+    events = train(project.root, config, abort=abort)
+    batches = []
+    while True:
+        try:
+            event = next(events)
+        except StopIteration as stop:
+            result = stop.value
+            break
+        if isinstance(event, BatchEvent):
+            batches.append(event.step)
+    assert result["status"] == "cancelled", result
+    assert len(batches) <= 1, batches
+    assert project.run(result["run_id"]).status == "cancelled"

@@ -124,8 +124,9 @@ def test_cancel_mid_epoch_stops_within_a_batch_or_two(qtbot, window):
         qtbot.wait(50)  # batches already queued still arrive; the Cancelling line stays
         assert panel.status.text() == CANCELLING
     assert done.args[0]["status"] == "cancelled"
-    # the child stops after the batch it is in; a few more may be in the pipe already
-    assert batches[-1][1] < steps and len(after) < 10, (batches[-1], after)
+    # the child stops after the batch it is in; one or two more may be in the pipe already
+    # (measured under a 2-core load: 1; with the old 0.1 s cancel poll: 6 to 10)
+    assert batches[-1][1] < steps and len(after) <= 5, (batches[-1], after)
     assert panel.status.text().startswith(f"Run {done.args[0]['run_id']} cancelled")
     run = window.session.project.run(done.args[0]["run_id"])
     assert run.status == "cancelled" and "during epoch 1" in (run.message or "")
