@@ -302,13 +302,17 @@ class Trainer:
         self.corrector = Corrector(data.class_weights, config.weight_strength) if config.self_correct else None
 
     # -- building -------------------------------------------------------------
-    def make_loss(self):
+    def loss_weights(self) -> list[float] | None:
+        """The class weights at the run's weight strength: what the loss applies."""
         weights = self.data.class_weights
         if weights is not None and self.config.weight_strength != 1.0:
             from segstudio.ml.correction import weights_at
 
             weights = weights_at(weights, self.config.weight_strength).tolist()
-        return losses.get(self.config.loss, weights, self.ignore_index, gamma=self.config.focal_gamma)
+        return weights
+
+    def make_loss(self):
+        return losses.get(self.config.loss, self.loss_weights(), self.ignore_index, gamma=self.config.focal_gamma)
 
     def _optimizer(self):
         # a plain variable: _Bridge sets it before every batch from learning_rate_at()
@@ -365,9 +369,11 @@ class Trainer:
         else:
             bias = None
             if c.prior_init:
+                # the priors of the loss as it is weighted: at strength 0 the full weights
+                # started the logits far into the foreground of an unweighted loss
                 weighted = self.config.loss.split("+")[0].strip() in ("wce", "focal")
                 bias = prior_bias(np.asarray(d.train_counts).sum(0),
-                                  d.class_weights if weighted else None)
+                                  self.loss_weights() if weighted else None)
             model = build_unet(d.num_classes, d.channels, c.depth, c.filters, c.batch_norm,
                                c.dropout, d.mean, d.variance, output_bias=bias)
         self.loss = self.make_loss()

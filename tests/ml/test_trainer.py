@@ -230,3 +230,21 @@ def test_the_trainer_records_its_adjustment_when_a_flood_is_raised(data, tmp_pat
                   callbacks=Recorder())
     off.run()
     assert off.corrector is None
+
+
+@pytest.mark.parametrize("strength", [0.0, 0.5, 1.0])
+def test_the_logits_start_at_the_priors_of_the_loss_as_weighted(data, tmp_path, strength):
+    """At strength 0 the loss is unweighted, so the logits start at the plain class priors; the
+    full weights there (as before) started an unweighted run deep in the foreground."""
+    from segstudio.ml.correction import weights_at
+    from segstudio.ml.unet import prior_bias
+
+    trainer = Trainer(data, TrainConfig(epochs=1, loss="wce+dice", weight_strength=strength, **TINY),
+                      model_path=tmp_path / "m.keras")
+    bias = trainer._build().get_layer("logits").bias.numpy()
+    counts = np.asarray(data.train_counts).sum(0)
+    expected = prior_bias(counts, weights_at(data.class_weights, strength))
+    assert bias == pytest.approx(expected, abs=1e-5)
+    if strength == 0.0:
+        assert bias == pytest.approx(prior_bias(counts), abs=1e-5)
+        assert bias != pytest.approx(prior_bias(counts, data.class_weights), abs=1e-2)
