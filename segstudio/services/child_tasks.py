@@ -36,20 +36,7 @@ def train(root: str | Path, config: dict, correction_weight: float = 1.0, device
     stop after the current batch -- the run still ends (cancelled) and returns."""
     child = ChildJob("train", {"root": str(root), "config": dict(config),
                                "correction_weight": float(correction_weight), "device": device})
-    events = child.events()
-    watcher_done = threading.Event()
-    if abort is not None:
-        def watch() -> None:
-            # woken by the abort itself, not a poll: every 0.1 s of delay was ~10 more tiny batches
-            while not watcher_done.is_set():
-                if abort.wait(0.1):
-                    child.cancel()
-                    return
-        threading.Thread(target=watch, daemon=True).start()
-    try:
-        return (yield from _relay(events))
-    finally:
-        watcher_done.set()
+    return (yield from _relay(child.events(cancel=abort)))
 
 
 def predict(root: str | Path, image_ids: Sequence[int], model_path: str | None = None,

@@ -186,13 +186,27 @@ class ChildJob:
             except (BrokenPipeError, OSError, ValueError):
                 pass
 
-    def events(self) -> Iterator[JobEvent]:
+    def _pass_on(self, cancel: threading.Event | None) -> threading.Event:
+        """Send a set ``cancel`` to the child the moment it is set; setting the returned
+        event ends the watching thread."""
+        done = threading.Event()
+        if cancel is not None:
+            def watch() -> None:
+                while not done.is_set():
+                    if cancel.wait(0.1):  # woken by the cancel itself; the timeout only lets it end
+                        self.cancel()
+                        return
+            threading.Thread(target=watch, daemon=True).start()
+        return done
+
+    def events(self, cancel: threading.Event | None = None) -> Iterator[JobEvent]:
         """Yield the child's events (services.job_events); return (StopIteration.value) the
-        result value.
+        result value. A set ``cancel`` stops the child at its next check.
 
         Closing the generator early cancels the child and waits for it to stop.
         """
         proc = self._start()
+        watching = self._pass_on(cancel)
         finished = False
         try:
             for line in proc.stdout:
@@ -225,6 +239,7 @@ class ChildJob:
                                           self.kind, text), "", True, text)
             return self.result
         finally:
+            watching.set()
             if proc.poll() is None:
                 self.cancel()
                 try:
@@ -240,19 +255,8 @@ class ChildJob:
 
     def run(self, on_event: Callable[[JobEvent], None] | None = None, cancel: threading.Event | None = None):
         """Run to the end, calling ``on_event`` per event; a set ``cancel`` stops the child."""
-        watcher = None
-        done = threading.Event()
-        if cancel is not None:
-            def watch() -> None:
-                while not done.is_set():
-                    if cancel.wait(0.1):  # wakes on the cancel at once
-                        self.cancel()
-                        return
-            watcher = threading.Thread(target=watch, daemon=True)
-        gen = self.events()
+        gen = self.events(cancel)
         try:
-            if watcher is not None:
-                watcher.start()
             while True:
                 try:
                     event = next(gen)
@@ -261,7 +265,6 @@ class ChildJob:
                 if on_event is not None:
                     on_event(event)
         finally:
-            done.set()
             gen.close()
 
 
