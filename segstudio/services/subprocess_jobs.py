@@ -154,15 +154,12 @@ class ChildJob:
         self.stderr_tail: deque[str] = deque(maxlen=STDERR_LINES)
         self.result = None
         self._drained: threading.Thread | None = None
-        self._cancel_asked = False
 
     def _start(self) -> subprocess.Popen:
         proc = spawn_child({"kind": self.kind, "job": self.job})
         self._drained = threading.Thread(target=self._drain_stderr, args=(proc,), daemon=True)
         self._drained.start()
         self.proc = proc
-        if self._cancel_asked:  # cancelled before the child existed: tell it now
-            self.cancel()
         return proc
 
     def _drain_stderr(self, proc: subprocess.Popen) -> None:
@@ -177,7 +174,6 @@ class ChildJob:
 
     def cancel(self) -> None:
         """Ask the child to stop at its next check (training: after the current batch)."""
-        self._cancel_asked = True
         proc = self.proc
         if proc is not None and proc.poll() is None:
             try:
@@ -187,8 +183,8 @@ class ChildJob:
                 pass
 
     def _pass_on(self, cancel: threading.Event | None) -> threading.Event:
-        """Send a set ``cancel`` to the child the moment it is set; setting the returned
-        event ends the watching thread."""
+        """Send a set ``cancel`` to the child the moment it is set (at once if it already is:
+        the child exists by now); setting the returned event ends the watching thread."""
         done = threading.Event()
         if cancel is not None:
             def watch() -> None:
