@@ -42,6 +42,10 @@ def test_run_from_the_panel_reports_progress_updates_curves_and_records_the_run(
         panel.start()
     job = window.learning.session.training_job
     assert job is not None and panel.running and not panel.start_button.isEnabled()
+    # nothing in the form changes while it runs: a value changed then would not apply
+    settings = (panel.strength_spin, panel.rare_spin, panel.minutes_spin, panel.fixed_epochs, panel.crop_spin,
+                panel.epochs_spin, panel.loss_combo)
+    assert not any(w.isEnabled() for w in settings)
     _collect(job, BatchEvent, batches)
     _collect(job, EpochEvent, epochs)
     with qtbot.waitSignal(panel.runFinished, timeout=TIMEOUT) as done:
@@ -50,6 +54,8 @@ def test_run_from_the_panel_reports_progress_updates_curves_and_records_the_run(
     result = done.args[0]
     assert result["status"] == "finished", result
     qtbot.waitUntil(lambda: not panel.running, timeout=10000)
+    # editable again, the budget field still off for a run of exact epochs
+    assert all(w.isEnabled() for w in settings if w is not panel.minutes_spin) and not panel.minutes_spin.isEnabled()
     # progress came from the training thread, as signals, while the GUI loop kept ticking
     assert [(e, s) for e, s, _steps, _loss in batches] == [(1, 1), (1, 2), (2, 1), (2, 2)]
     assert job.thread_id is not None and job.thread_id != threading.get_ident()

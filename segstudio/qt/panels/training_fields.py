@@ -4,7 +4,7 @@ collapsible 'Advanced' section and the fixed-height status line under Start / Ca
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from PySide6 import QtCore, QtWidgets
 
@@ -30,6 +30,12 @@ FIELD_LABELS: dict[str, str] = {
 #: the rows under the closed 'Advanced' section
 ADVANCED = ("correction_weight", "size", "loss", "clip", "rare_fraction", "schedule", "lr", "validation", "device")
 PANEL = "the Training panel"
+#: the plan choices each form row holds; its reason line explains them
+PLAN_ROWS: dict[str, tuple[str, ...]] = {
+    "model_size": ("filters", "depth"), "loss": ("loss",), "weights": ("weights", "clip", "weight_strength"),
+    "schedule": ("crop", "batch", "steps_per_epoch"), "lr": ("lr",), "minutes": ("minutes",),
+    "rare_fraction": ("rare_fraction",),
+}
 
 
 def field_names() -> dict[str, str]:
@@ -45,6 +51,26 @@ def window_alarm(alarm: str, settings: Mapping[str, object]) -> str:
     advice = alarm_advice.advice(alarm, settings, field_names())
     text = alarm_advice.diagnosis(alarm)
     return f"{text}. In {PANEL}: {advice}." if advice else text + "."
+
+
+def row_reasons(choices: Iterable, changed: Mapping[str, object]) -> dict[str, tuple[str, bool]]:
+    """Per form row, its reason line and whether the user changed a value in it: the plan's
+    reason for each choice (``core.plan.Choice``), or 'yours' with what the plan had chosen."""
+    by_key = {c.key: c for c in choices}
+    out = {}
+    for row, keys in PLAN_ROWS.items():
+        parts = []
+        for k in keys:
+            if (c := by_key.get(k)) is None:
+                continue
+            prefix = f"{k}: " if len(keys) > 1 else ""
+            if k in changed:
+                planned = f"{c.value:g}" if isinstance(c.value, float) else str(c.value)
+                parts.append(f"{prefix}yours (the plan: {planned})")
+            else:
+                parts.append(prefix + c.reason)
+        out[row] = ("\n".join(parts), any(k in changed for k in keys))
+    return out
 
 
 def form_layout() -> QtWidgets.QFormLayout:

@@ -29,6 +29,7 @@ from segstudio.qt.panels.training_fields import (
     StatusLine,
     form_layout,
     fraction_spin,
+    row_reasons,
     spin,
     window_alarm,
 )
@@ -353,30 +354,11 @@ class TrainingPanel(QtWidgets.QWidget):
         """Each row's reason: the plan's, or 'yours' with what the plan had chosen."""
         if self.plan is None:
             return
-        changed = self.changed_from_plan()
-        by_key = {c.key: c for c in self.plan.choices}
-        rows = {"model_size": ("filters", "depth"), "loss": ("loss",),
-                "weights": ("weights", "clip", "weight_strength"), "schedule": ("crop", "batch", "steps_per_epoch"),
-                "lr": ("lr",), "minutes": ("minutes",), "rare_fraction": ("rare_fraction",)}
-        reasons = {}
-        for row, keys in rows.items():
-            parts = []
-            for k in keys:
-                c = by_key.get(k)
-                if c is None:
-                    continue
-                if k in changed:
-                    prefix = f"{k}: " if len(keys) > 1 else ""
-                    parts.append(f"{prefix}yours (the plan: {c.value:g})" if isinstance(c.value, float)
-                                 else f"{prefix}yours (the plan: {c.value})")
-                else:
-                    parts.append(f"{k}: {c.reason}" if len(keys) > 1 else c.reason)
-            reasons[row] = "\n".join(parts)
-        self.set_reasons(reasons)
-        for row, keys in rows.items():
-            label = self.reasons.get(row)
-            if label is not None:
-                label.setStyleSheet(USER_HINT_STYLE if any(k in changed for k in keys) else SMALL_HINT_STYLE)
+        lines = row_reasons(self.plan.choices, self.changed_from_plan())
+        self.set_reasons({row: text for row, (text, _) in lines.items()})
+        for row, (_, yours) in lines.items():
+            if (label := self.reasons.get(row)) is not None:
+                label.setStyleSheet(USER_HINT_STYLE if yours else SMALL_HINT_STYLE)
 
     # -- state from the LearningSession ----------------------------------------------------------
     def clear(self) -> None:
@@ -554,11 +536,12 @@ class TrainingPanel(QtWidgets.QWidget):
         self.running = on
         self.start_button.setEnabled(not on and self.has_project)
         self.cancel_button.setEnabled(on)
-        for w in (self.start_combo, self.preset_combo, self.filters_spin, self.depth_spin, self.loss_combo,
-                  self.scheme_combo, self.clip_spin, self.epochs_spin, self.steps_spin, self.batch_spin,
-                  self.crop_spin, self.lr_spin, self.val_spin, self.val_apply, self.device_combo,
-                  self.correction_spin):
+        # every setting: one changed mid-run would not apply, and the alarm's advice reads them
+        for w in (*self._plan_fields().values(), self.start_combo, self.preset_combo, self.fixed_epochs,
+                  self.epochs_spin, self.val_spin, self.val_apply, self.device_combo, self.correction_spin):
             w.setEnabled(not on)
+        if not on:
+            self._budget_mode(self.fixed_epochs.isChecked())
 
     def on_batch(self, epoch: int, step: int, steps: int, loss: float) -> None:
         if self._batches == 0:
