@@ -27,6 +27,7 @@ PIXELS_PER_STEP = {"cpu": 1 << 16, "gpu": 1 << 20}  # crop pixels per optimizer 
 MIN_BATCH, MAX_BATCH = 2, 64
 RARE_SHARE = 0.01  # a foreground class under 1% of the pixels is "rare"
 BASE_FRACTION, FULL_FRACTION = 1 / 3, 0.5  # crops centred on a foreground pixel (nnU-Net: 1/3)
+CROWDED_BACKGROUND = 0.95  # above a third only where background fills nearly every uniform crop
 WEIGHT_CLIP = 10.0  # max/min class weight: with rare-class crops, stronger weights flood
 MIN_STRENGTH = 0.25  # the gentlest weighting self-correction brings in (ml.correction)
 MAX_STRENGTH = 2.0  # class weights ** strength: at most squared (the panel, the CLI, self-correction)
@@ -112,8 +113,13 @@ def weight_strength(fp: Fingerprint) -> tuple[float, str]:
 
 def rare_fraction(fp: Fingerprint) -> tuple[float, str]:
     """Share of crops centred on a foreground pixel: nnU-Net's third, growing to a half as the
-    share of rare foreground classes grows. Where most classes are common, uniform crops already
-    show them, and more centring only repeats the few rare objects (it overfits them)."""
+    share of rare foreground classes grows, where background fills nearly every uniform crop.
+    Where the foreground is a larger share of the pixels, uniform crops already show it, and
+    more centring only repeats the few rare objects: the common classes pay (docs/ml.md)."""
+    bg = next((c.pixel_share for c in fp.classes if c.id == fp.background), None)
+    if bg is not None and bg < CROWDED_BACKGROUND:
+        return round(BASE_FRACTION, 3), (f"background is {bg:.0%} of the pixels, under {CROWDED_BACKGROUND:.0%}: "
+                                         "uniform crops already show the foreground; nnU-Net's third")
     present = [c for c in fp.foreground if c.pixel_share > 0]
     rare = sorted((c for c in present if c.pixel_share < RARE_SHARE), key=lambda c: c.pixel_share)
     if not rare:

@@ -35,11 +35,16 @@ def test_batch_keeps_the_pixels_per_step_and_the_rare_crop_share_follows_the_rar
     assert small.get("rare_fraction") == 0.5  # every foreground class rare
     common = make_plan(fingerprint((8, 8), shares=(0.6, 0.25, 0.15)), Device("cpu", 2), 5)
     assert common.get("rare_fraction") == pytest.approx(1 / 3, abs=1e-3)
-    # EM-like: 2 of 6 foreground classes under 1% -> a third plus a third of the way to a half
+    # 4 of 6 foreground classes under 1% at 97% background: two thirds of the way to a half
+    crowded = make_plan(fingerprint((64,) * 6, shares=(0.97, 0.012, 0.01, 0.002, 0.002, 0.002, 0.002)),
+                        Device("cpu", 2), 5)
+    assert crowded.get("rare_fraction") == pytest.approx(1 / 3 + (0.5 - 1 / 3) * 4 / 6, abs=1e-3)
+    assert "4 of 6" in next(c for c in crowded.choices if c.key == "rare_fraction").reason
+    # EM-like, the same 2 rare classes at 65% background: uniform crops show the foreground
     em = make_plan(fingerprint((64,) * 6, shares=(0.65, 0.22, 0.05, 0.03, 0.044, 0.0045, 0.002)),
                    Device("cpu", 2), 5)
-    assert em.get("rare_fraction") == pytest.approx(1 / 3 + (0.5 - 1 / 3) * 2 / 6, abs=1e-3)
-    assert "2 of 6" in next(c for c in em.choices if c.key == "rare_fraction").reason
+    assert em.get("rare_fraction") == pytest.approx(1 / 3, abs=1e-3)
+    assert "background is 65%" in next(c for c in em.choices if c.key == "rare_fraction").reason
 
 
 def test_a_user_value_overrides_one_choice_and_later_rules_follow_it():
