@@ -87,6 +87,10 @@ class Fingerprint:
     def foreground(self) -> list[ClassFingerprint]:
         return [c for c in self.classes if c.id != self.background and c.pixels > 0]
 
+    @property
+    def background_class(self) -> ClassFingerprint | None:
+        return next((c for c in self.classes if c.id == self.background), None)
+
     def to_json(self) -> dict:
         return asdict(self)
 

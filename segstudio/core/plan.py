@@ -101,7 +101,7 @@ def weight_strength(fp: Fingerprint) -> tuple[float, str]:
     lower or level at the same budget on the demo set (1 : 4,500), large objects and EM
     (1 : 15); they led only on large objects at a 2-minute budget, not at 10 (docs/ml.md).
     They remain a choice, and what self-correction brings in."""
-    bg = next((c for c in fp.classes if c.id == fp.background), None)
+    bg = fp.background_class
     shares = sorted(c.pixel_share for c in fp.foreground)
     median = shares[len(shares) // 2] if shares else 0.0
     imbalance = ""
@@ -116,9 +116,9 @@ def rare_fraction(fp: Fingerprint) -> tuple[float, str]:
     share of rare foreground classes grows, where background fills nearly every uniform crop.
     Where the foreground is a larger share of the pixels, uniform crops already show it, and
     more centring only repeats the few rare objects: the common classes pay (docs/ml.md)."""
-    bg = next((c.pixel_share for c in fp.classes if c.id == fp.background), None)
-    if bg is not None and bg < CROWDED_BACKGROUND:
-        return round(BASE_FRACTION, 3), (f"background is {bg:.0%} of the pixels, under {CROWDED_BACKGROUND:.0%}: "
+    bg = fp.background_class
+    if bg is not None and bg.pixel_share < CROWDED_BACKGROUND:
+        return round(BASE_FRACTION, 3), (f"background is {bg.pixel_share:.0%} of the pixels, under {CROWDED_BACKGROUND:.0%}: "
                                          "uniform crops already show the foreground; nnU-Net's third")
     present = [c for c in fp.foreground if c.pixel_share > 0]
     rare = sorted((c for c in present if c.pixel_share < RARE_SHARE), key=lambda c: c.pixel_share)

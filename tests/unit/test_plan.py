@@ -35,6 +35,10 @@ def test_batch_keeps_the_pixels_per_step_and_the_rare_crop_share_follows_the_rar
     assert small.get("rare_fraction") == 0.5  # every foreground class rare
     common = make_plan(fingerprint((8, 8), shares=(0.6, 0.25, 0.15)), Device("cpu", 2), 5)
     assert common.get("rare_fraction") == pytest.approx(1 / 3, abs=1e-3)
+    # nearly all background, but no foreground class under 1%: the third, for that reason
+    no_rare = make_plan(fingerprint((8, 8), shares=(0.96, 0.02, 0.02)), Device("cpu", 2), 5)
+    assert no_rare.get("rare_fraction") == pytest.approx(1 / 3, abs=1e-3)
+    assert "no class under 1%" in next(c for c in no_rare.choices if c.key == "rare_fraction").reason
     # 4 of 6 foreground classes under 1% at 97% background: two thirds of the way to a half
     crowded = make_plan(fingerprint((64,) * 6, shares=(0.97, 0.012, 0.01, 0.002, 0.002, 0.002, 0.002)),
                         Device("cpu", 2), 5)
