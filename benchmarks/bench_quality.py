@@ -229,10 +229,11 @@ def main(argv=None) -> int:
     ap.add_argument("--recipes", default=",".join(RECIPES))
     ap.add_argument("--minutes", type=float, default=1.5, help="training budget per run, demo sets")
     ap.add_argument("--em-minutes", type=float, default=2.5, help="training budget per run, EM set")
-    ap.add_argument("--seeds", type=int, default=3, help="seeds for nnunet and plan")
+    ap.add_argument("--seeds", type=int, default=3, help="seeds for nnunet and plan: seeds FIRST_SEED .. SEEDS-1")
     ap.add_argument("--seed-recipe-seeds", type=int, default=1, help="seeds for the seed recipe")
     ap.add_argument("--first-seed", type=int, default=0,
-                    help="start at this seed (to run the seeds of one table in several sittings)")
+                    help="start at this seed (to run the seeds of one table in several sittings): "
+                         "--first-seed 2 --seeds 3 runs seed 2 only")
     ap.add_argument("--n", type=int, default=200, help="demo training+validation images")
     ap.add_argument("--test", type=int, default=50, help="demo held-out test images")
     ap.add_argument("--size", type=int, default=256)
@@ -252,6 +253,9 @@ def main(argv=None) -> int:
         args.n, args.test, args.size, args.minutes, args.em_minutes = 16, 4, 64, 0.05, 0.05
         args.seeds, args.seed_recipe_seeds = 1, 1
         args.sets = ",".join(s for s in args.sets.split(",") if s != "em")
+    if args.first_seed >= max(args.seeds, args.seed_recipe_seeds):
+        ap.error(f"--first-seed {args.first_seed} with --seeds {args.seeds} runs no seed: "
+                 f"--seeds is one past the last seed (--first-seed {args.first_seed} --seeds {args.first_seed + 1} runs one)")
 
     from segstudio.services.planning import plan_for_project
     from segstudio.services.training import model_classes

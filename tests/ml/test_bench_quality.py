@@ -42,3 +42,14 @@ def test_the_table_bolds_each_columns_best_mean_not_the_plans_row():
     nnunet, plan = (line for line in md.splitlines() if line.startswith("| em |"))
     assert nnunet == "| em | nnunet | 2 | **0.550 ± 0.014** | **0.275 ± 0.007** | **0.860 ± 0.000** | **0.900 ± 0.000** |"
     assert plan == "| em | plan | 2 | 0.540 ± 0.014 | 0.270 ± 0.007 | **0.860 ± 0.014** | **0.900 ± 0.000** |"
+
+
+def test_a_seed_range_that_runs_nothing_is_an_error_not_an_empty_table(tmp_path):
+    # --seeds is one past the last seed: "--first-seed 1 --seeds 1" once ran nothing and printed an empty table
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "bench_quality.py"), "--sets", "demo", "--first-seed", "1",
+         "--seeds", "1", "--out", str(tmp_path / "bench")],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert run.returncode == 2
+    assert "runs no seed" in run.stderr and "--first-seed 1 --seeds 2" in run.stderr
+    assert not (tmp_path / "bench").exists()
