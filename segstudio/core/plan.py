@@ -18,7 +18,9 @@ from segstudio.core.fingerprint import Fingerprint
 from segstudio.core.text import counted
 
 MIN_CROP = 32
-MAX_CROP = {"cpu": 128, "gpu": 512}  # CPU: minutes buy more steps of 128-px crops than context beyond
+MAX_CROP = {"cpu": 64, "gpu": 512}
+#: why the cap, where it was measured (docs/ml.md: demo-large, demo-thin, EM, 3 seeds each)
+CAP_REASON = {"cpu": "where more, smaller crops at the same pixels a step scored higher"}
 CONTEXT = 2.0  # crop side / 95th-percentile object extent: the object plus as much around it
 BOTTLENECK = 4  # smallest side at the bottom of the U (px)
 MAX_DEPTH = 5
@@ -162,7 +164,10 @@ def make_plan(fp: Fingerprint, device: Device | None = None, minutes: float | No
         why = (f"95% of class {widest.id} ({widest.name})'s objects are <= {widest.extent_p95} px; "
                f"{CONTEXT:g}x that for context")
         if CONTEXT * widest.extent_p95 > cap:
-            why += f", capped at {'the smallest image side' if cap == side else f'{cap} px on a {kind.upper()}'}"
+            if cap == side:
+                why += ", capped at the smallest image side"
+            else:
+                why += f", capped at {cap} px on a {kind.upper()}" + (f", {CAP_REASON[kind]}" if kind in CAP_REASON else "")
         elif CONTEXT * widest.extent_p95 < MIN_CROP:
             why += f", at least {MIN_CROP} px"
     user_crop = user.get("crop")

@@ -24,6 +24,9 @@ def test_crop_gives_the_widest_objects_context_on_the_pooling_grid():
     assert "c1" in next(c for c in plan.choices if c.key == "crop").reason
     big = make_plan(fingerprint((190, 16)), Device("cpu", 2), 5)
     assert big.get("crop") == MAX_CROP["cpu"] and big.get("depth") > depth
+    assert f"capped at {MAX_CROP['cpu']} px on a CPU, where" in next(c for c in big.choices if c.key == "crop").reason
+    # a GPU's cap is higher: the same objects get their context there
+    assert make_plan(fingerprint((190, 16)), Device("gpu", 1, 80.0), 5).get("crop") > big.get("crop")
     small_images = make_plan(fingerprint((190, 16), side=96), Device("cpu", 2), 5)
     assert small_images.get("crop") <= 96
 
