@@ -170,25 +170,35 @@ class ConsoleProgress:
 
 
 def per_class_table(names: list[str], iou: list, fg: float | None, acc: float | None,
-                    val_pixels: list[int] | None = None) -> str:
+                    val_pixels: list[int] | None = None, edges: dict | None = None) -> str:
     """IoU per class; with ``val_pixels`` also each class's validation pixels, and a note on
-    the classes with too few of them to trust."""
+    the classes with too few of them to trust; with ``edges`` (``metrics.summarize``'s edge
+    keys) the edge-tolerant IoU and the share of errors at outlines."""
     from segstudio.core.metrics import MIN_SCORED_PIXELS, too_few_to_score
 
+    def num(v, spec: str) -> str:
+        return "-" if v is None else format(v, spec)
+
     few = too_few_to_score(val_pixels) if val_pixels else [False] * len(iou)
+    tol = edges["edge_tolerance_px"] if edges else 0
     head = f"{'id':>3}  {'class':<24} {'IoU':>6}" + (f" {'val pixels':>11}" if val_pixels else "")
+    if edges:
+        head += f" {f'IoU ±{tol} px':>10} {'errors at edges':>16}"
     lines = [head]
     for c, v in enumerate(iou):
         name = names[c] if c < len(names) else f"class {c}"
-        row = f"{c:>3}  {name[:24]:<24} {'-' if v is None else f'{v:.3f}':>6}"
+        row = f"{c:>3}  {name[:24]:<24} {num(v, '.3f'):>6}"
         if val_pixels:
             row += f" {val_pixels[c] if c < len(val_pixels) else 0:>11}"
             if c < len(few) and few[c]:
                 row += f"  (under {MIN_SCORED_PIXELS} px: too few to score)"
+        if edges:
+            row += f" {num(edges['edge_tolerant_iou'][c], '.3f'):>10} {num(edges['edge_error_share'][c], '.0%'):>16}"
         lines.append(row)
-    fgs = "-" if fg is None else f"{fg:.3f}"
-    accs = "-" if acc is None else f"{acc:.2%}"
-    lines.append(f"foreground mIoU {fgs}   pixel accuracy {accs}")
+    lines.append(f"foreground mIoU {num(fg, '.3f')}   pixel accuracy {num(acc, '.2%')}")
+    if edges:
+        lines.append(f"IoU ±{tol} px forgives errors within {tol} px of a truth outline; errors at edges: "
+                     "the share of a class's errors there (outlines a pixel off, not misses)")
     return "\n".join(lines)
 
 
@@ -300,14 +310,14 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from segstudio.services.prediction import card_table, evaluate_folder
 
     result = evaluate_folder(args.model, args.images, args.masks, args.tile, _progress("evaluate"), args.tta)
-    result = {k: _nan_to_none(result[k]) for k in ("per_class_iou", "fg_miou", "pixel_accuracy", "confusion")}
+    result = {k: _nan_to_none(v) for k, v in result.items()}
     if args.json:
         print(json.dumps(result, allow_nan=False))
         return 0
     table = card_table(args.model, len(result["per_class_iou"]))
     by_id = {c.id: c.name for c in table}
     names = [by_id.get(i, f"class {i}") for i in range(len(result["per_class_iou"]))]
-    print(per_class_table(names, result["per_class_iou"], result["fg_miou"], result["pixel_accuracy"]))
+    print(per_class_table(names, result["per_class_iou"], result["fg_miou"], result["pixel_accuracy"], edges=result))
     return 0
 
 

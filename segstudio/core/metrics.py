@@ -12,6 +12,8 @@ import numpy as np
 
 #: a class with fewer validation pixels than this is shown greyed out: its IoU is noise
 MIN_SCORED_PIXELS = 200
+#: px: an error this close to a truth label edge is an outline drawn a pixel off, not a miss
+EDGE_TOLERANCE = 1
 
 
 def too_few_to_score(val_pixels) -> list[bool]:
@@ -54,6 +56,52 @@ def confusion_matrix(
         return cm
     out += cm
     return out
+
+
+def near_label_edge(labels: np.ndarray, tolerance: int = EDGE_TOLERANCE) -> np.ndarray:
+    """(H,W) bool: True where another truth label lies within ``tolerance`` px (a square
+    neighbourhood), i.e. on either side of every outline."""
+    from scipy import ndimage
+
+    a = np.asarray(labels)
+    size = 2 * int(tolerance) + 1
+    return ndimage.maximum_filter(a, size=size, mode="nearest") != ndimage.minimum_filter(a, size=size, mode="nearest")
+
+
+def edge_confusion(
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    num_classes: int,
+    ignore_index: int | Sequence[int] | None = None,
+    out: np.ndarray | None = None,
+    tolerance: int = EDGE_TOLERANCE,
+) -> np.ndarray:
+    """Like ``confusion_matrix``, over only the pixels within ``tolerance`` px of a truth edge
+    of one 2-D class map: with the whole-split matrix it splits every class's errors into
+    outline placement and misses (``edge_error_share``, ``edge_tolerant_iou``)."""
+    near = near_label_edge(y_true, tolerance)
+    return confusion_matrix(np.asarray(y_true)[near], np.asarray(y_pred)[near], num_classes, ignore_index, out)
+
+
+def _errors(cm: np.ndarray) -> np.ndarray:
+    """FP + FN per class."""
+    cm = np.asarray(cm, dtype=np.float64)
+    return cm.sum(0) + cm.sum(1) - 2 * np.diag(cm)
+
+
+def edge_error_share(cm: np.ndarray, edge_cm: np.ndarray) -> np.ndarray:
+    """Per class: the share of its errors (FP + FN) within the edge tolerance; NaN without errors."""
+    errors, at_edge = _errors(cm), _errors(edge_cm)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(errors > 0, at_edge / np.where(errors > 0, errors, 1), np.nan)
+
+
+def edge_tolerant_iou(cm: np.ndarray, edge_cm: np.ndarray) -> np.ndarray:
+    """Per class IoU with the errors near a truth edge forgiven: TP / (TP + FP + FN - those)."""
+    tp = np.diag(np.asarray(cm, dtype=np.float64))
+    denom = tp + _errors(cm) - _errors(edge_cm)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(denom > 0, tp / np.where(denom > 0, denom, 1), np.nan)
 
 
 def per_class_iou(cm: np.ndarray) -> np.ndarray:
@@ -108,17 +156,23 @@ def pixel_accuracy(cm: np.ndarray) -> float:
     return float(np.trace(cm) / total) if total else float("nan")
 
 
-def summarize(cm: np.ndarray, ignore_ids: Iterable[int] = ()) -> dict:
-    """JSON-ready summary; NaN becomes None."""
+def summarize(cm: np.ndarray, ignore_ids: Iterable[int] = (), edge_cm: np.ndarray | None = None) -> dict:
+    """JSON-ready summary; NaN becomes None. With ``edge_cm`` (``edge_confusion`` over the same
+    pixels) also each class's share of errors at edges and its edge-tolerant IoU."""
     iou = per_class_iou(cm)
     fg = foreground_miou(iou, ignore_ids)
 
     def clean(x: float) -> float | None:
         return None if np.isnan(x) else float(x)
 
-    return {
+    out = {
         "per_class_iou": [clean(v) for v in iou],
         "fg_miou": clean(fg),
         "pixel_accuracy": clean(pixel_accuracy(cm)),
         "confusion": np.asarray(cm, dtype=np.int64).tolist(),
     }
+    if edge_cm is not None:
+        out["edge_tolerance_px"] = EDGE_TOLERANCE
+        out["edge_error_share"] = [clean(v) for v in edge_error_share(cm, edge_cm)]
+        out["edge_tolerant_iou"] = [clean(v) for v in edge_tolerant_iou(cm, edge_cm)]
+    return out

@@ -10,7 +10,7 @@ import numpy as np
 
 from segstudio.core.classes import ClassInfo, ClassTable
 from segstudio.core.errors import BadFileError, SegstudioError
-from segstudio.core.metrics import confusion_matrix, summarize
+from segstudio.core.metrics import confusion_matrix, edge_confusion, summarize
 from segstudio.io.images import is_image_file, read_image
 from segstudio.io.masks import MaskFormat, read_mask, write_mask
 from segstudio.ml.export import export_model, read_card
@@ -85,7 +85,7 @@ def evaluate_folder(
     model_path: str | Path, images_dir: str | Path, masks_dir: str | Path,
     tile: int = 512, progress: Progress | None = None, tta: int = 1,
 ) -> dict:
-    """{"per_class_iou", "fg_miou", "pixel_accuracy", "confusion"} over every image with a mask."""
+    """``metrics.summarize`` over every image with a mask, with the edge-tolerant scores."""
     model = open_model(model_path)
     num_classes = int(model.output_shape[-1])
     table = card_table(model_path, num_classes)
@@ -98,14 +98,16 @@ def evaluate_folder(
         raise SegstudioError(f"no image in {images_dir} has a mask with the same name in {masks_dir}")
     ignore = [i for i in table.ignore_ids]
     cm = np.zeros((num_classes, num_classes), np.int64)
+    edge_cm = np.zeros_like(cm)
     for k, f in enumerate(files, 1):
         image = read_image(f)
         labels = read_mask(masks[f.stem], table, (image.shape[1], image.shape[0])).labels
         pred = predict_image(model, image, tile=tile, tta=tta)
         confusion_matrix(labels, pred.classes, num_classes, ignore or None, out=cm)
+        edge_confusion(labels, pred.classes, num_classes, ignore or None, out=edge_cm)
         if progress:
             progress(k, len(files), f.name)
-    return summarize(cm, [i for i in ignore if i < num_classes])
+    return summarize(cm, [i for i in ignore if i < num_classes], edge_cm)
 
 
 def export(model_path: str | Path, fmt: str, out: str | Path, project=None) -> Path:

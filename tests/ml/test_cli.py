@@ -13,7 +13,7 @@ from PIL import Image
 
 from segstudio.cli import main
 from segstudio.core import plan
-from segstudio.core.metrics import confusion_matrix
+from segstudio.core.metrics import confusion_matrix, edge_confusion, edge_tolerant_iou
 
 TINY = ["--filters", "4", "--depth", "2", "--batch", "4", "--crop", "32", "--steps-per-epoch", "3"]
 
@@ -74,18 +74,26 @@ def test_evaluate_json_matches_the_predicted_files(trained, capsys):
     capsys.readouterr()
     assert main(["evaluate", str(out), "--images", str(src / "images"), "--masks", str(src / "masks"), "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
-    assert list(result) == ["per_class_iou", "fg_miou", "pixel_accuracy", "confusion"]
+    assert list(result) == ["per_class_iou", "fg_miou", "pixel_accuracy", "confusion",
+                            "edge_tolerance_px", "edge_error_share", "edge_tolerant_iou"]
     cm = np.zeros((3, 3), np.int64)
+    edge = np.zeros_like(cm)
     for p in sorted((src / "masks").glob("*.png")):
         truth = np.asarray(Image.open(p))
         pred = np.asarray(Image.open(tmp / "pred2" / p.name))
         confusion_matrix(truth, pred, 3, ignore_index=255, out=cm)
+        edge_confusion(truth, pred, 3, ignore_index=255, out=edge)
     assert result["confusion"] == cm.tolist()
     assert result["pixel_accuracy"] == pytest.approx(np.trace(cm) / cm.sum())
-    # table form: fg mIoU and pixel accuracy side by side
+    for got, want in zip(result["edge_tolerant_iou"], edge_tolerant_iou(cm, edge), strict=True):
+        assert (got is None) if np.isnan(want) else got == pytest.approx(want)
+    for strict, tolerant in zip(result["per_class_iou"], result["edge_tolerant_iou"], strict=True):
+        assert strict is None or tolerant >= strict
+    # table form: fg mIoU and pixel accuracy side by side, the edge columns explained
     assert main(["evaluate", str(out), "--images", str(src / "images"), "--masks", str(src / "masks")]) == 0
     text = capsys.readouterr().out
     assert "foreground mIoU" in text and "pixel accuracy" in text and "white" in text
+    assert "IoU ±1 px" in text and "errors at edges" in text
 
 
 def test_predict_and_evaluate_with_test_time_augmentation(trained, capsys):

@@ -5,7 +5,11 @@ import pytest
 
 from segstudio.core.metrics import (
     confusion_matrix,
+    edge_confusion,
+    edge_error_share,
+    edge_tolerant_iou,
     foreground_miou,
+    near_label_edge,
     per_class_dice,
     per_class_iou,
     pixel_accuracy,
@@ -78,3 +82,43 @@ def test_summarize_is_json_ready_with_nan_as_none():
 def test_shape_mismatch_raises():
     with pytest.raises(ValueError, match="shape"):
         confusion_matrix(np.zeros((2, 2)), np.zeros((3,)), 2)
+
+
+def _square_and_shifted():
+    truth = np.zeros((8, 8), np.uint8)
+    truth[2:6, 2:6] = 1
+    pred = np.zeros_like(truth)
+    pred[2:6, 3:7] = 1  # the outline drawn one pixel to the right
+    return truth, pred
+
+
+def test_near_label_edge_is_the_band_on_both_sides_of_an_outline():
+    truth, _ = _square_and_shifted()
+    band = near_label_edge(truth, 1)
+    assert band.sum() == 6 * 6 - 2 * 2  # rows/cols 1..6 minus the 2x2 interior
+    assert not band[0].any() and not band[3:5, 3:5].any() and band[1, 1] and band[5, 5]
+    assert near_label_edge(truth, 2).sum() == 8 * 8 - 0  # 2 px reaches every pixel here
+    assert not near_label_edge(np.zeros((5, 5), np.uint8)).any()
+
+
+def test_an_outline_one_pixel_off_is_all_edge_error_and_a_far_miss_is_not():
+    truth, pred = _square_and_shifted()
+    cm, edge = confusion_matrix(truth, pred, 2), edge_confusion(truth, pred, 2)
+    assert per_class_iou(cm)[1] == pytest.approx(12 / 20)
+    assert edge_error_share(cm, edge).tolist() == [1.0, 1.0]
+    assert edge_tolerant_iou(cm, edge).tolist() == [1.0, 1.0]
+    pred[7, 0] = 1  # a false pixel far from every outline
+    cm, edge = confusion_matrix(truth, pred, 2), edge_confusion(truth, pred, 2)
+    assert edge_error_share(cm, edge) == pytest.approx([8 / 9, 8 / 9])
+    assert edge_tolerant_iou(cm, edge) == pytest.approx([43 / 44, 12 / 13])
+
+
+def test_edge_confusion_ignores_like_the_confusion_matrix_and_summarize_reports_it():
+    truth, pred = _square_and_shifted()
+    truth[2:6, 2] = 255  # the left column of the square unlabelled
+    cm, edge = confusion_matrix(truth, pred, 2, 255), edge_confusion(truth, pred, 2, 255)
+    assert edge.sum() < cm.sum() and 255 not in np.unique(edge)
+    out = summarize(cm, edge_cm=edge)
+    assert out["edge_tolerance_px"] == 1
+    assert out["edge_tolerant_iou"] == pytest.approx([1.0, 1.0])
+    assert "edge_error_share" not in summarize(cm)
