@@ -12,6 +12,7 @@ With ``--plan`` the crop, batch, depth and filters are the demo project's traini
 
     nice python benchmarks/bench_train_step.py            # ~8 min on 2 CPU cores (3 interleaved rounds)
     nice python benchmarks/bench_train_step.py --plan     # the plan's crops
+    nice python benchmarks/bench_train_step.py --plan --project em-project   # another project's plan
 """
 
 from __future__ import annotations
@@ -49,7 +50,8 @@ class StepTimer:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--project", default="bench_out/step/demo", help="demo project (created if missing)")
+    ap.add_argument("--project", default="bench_out/step/demo",
+                    help="a project (a demo one is created where none is)")
     ap.add_argument("--n", type=int, default=60)
     ap.add_argument("--batch", type=int, default=4)
     ap.add_argument("--steps", type=int, default=15)
@@ -72,7 +74,8 @@ def main(argv=None) -> int:
     from segstudio.store.project import Project
 
     root = Path(args.project)
-    project = Project.open(root) if (root / "images").exists() else make_demo(root, n=args.n, seed=0)[0]
+    # any existing project (the EM slices, say); a demo one is made where there is none
+    project = Project.open(root) if Project.exists(root) else make_demo(root, n=args.n, seed=0)[0]
     table = project.class_table()
     C = 32
     size = 256

@@ -16,8 +16,11 @@ run it in parallel and stay deterministic.
 
 from __future__ import annotations
 
+import threading
+import weakref
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -47,6 +50,56 @@ def repeat_factors(
     return np.where(present, r_c[None, :], 1.0).max(axis=1) if counts.size else np.ones(0)
 
 
+class ClassPixels:
+    """Per image, the flat positions of every non-background pixel grouped by class, so a
+    centred crop picks its pixel without scanning the whole mask: that scan, once per centred
+    crop, cost ~13% of a step on EM's 768x1024 slices with the plan's 16 crops of 64 px.
+
+    Positions keep ``np.nonzero``'s row-major order within each class, so a draw picks the
+    same pixel a scan would. An entry holds for the very labels array it was made from (the
+    loader's cached one); a re-read mask is indexed again. 4 bytes per foreground pixel, least
+    recently used first out past ``budget_bytes``.
+    """
+
+    def __init__(self, background: int = 0, budget_bytes: int = 256 << 20):
+        self.background, self.budget = background, budget_bytes
+        self.cache: OrderedDict[int, tuple[weakref.ref, np.ndarray, np.ndarray]] = OrderedDict()
+        self.used = 0
+        self.lock = threading.Lock()
+
+    def _index(self, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        flat = labels.reshape(-1)
+        fg = np.flatnonzero(flat != self.background)
+        fg = fg.astype(np.int32) if flat.size < 2**31 else fg
+        cls = flat[fg]
+        order = np.argsort(cls, kind="stable")  # a radix sort for 8- and 16-bit labels: linear
+        starts = np.concatenate([[0], np.cumsum(np.bincount(cls, minlength=int(cls.max(initial=0)) + 1))])
+        return fg[order], starts
+
+    def positions(self, key: int, labels: np.ndarray, c: int) -> np.ndarray:
+        """Flat positions of class ``c``'s pixels in ``labels`` (image ``key``), row-major."""
+        if c == self.background:
+            return np.flatnonzero(labels.reshape(-1) == c)
+        with self.lock:
+            hit = self.cache.get(key)
+            if hit is not None:
+                self.cache.move_to_end(key)
+        if hit is None or hit[0]() is not labels:
+            pos, starts = self._index(labels)
+            hit = (weakref.ref(labels), pos, starts)
+            with self.lock:
+                old = self.cache.pop(key, None)
+                self.used -= old[1].nbytes if old else 0
+                if pos.nbytes <= self.budget:
+                    self.cache[key] = hit
+                    self.used += pos.nbytes
+                    while self.used > self.budget:
+                        _, (_, p, _) = self.cache.popitem(last=False)
+                        self.used -= p.nbytes
+        _, pos, starts = hit
+        return pos[starts[c] : starts[c + 1]] if 0 <= c < starts.size - 1 else pos[:0]
+
+
 @dataclass
 class CropSampler:
     """Draws (image index, class to centre on or -1) for each crop.
@@ -66,8 +119,10 @@ class CropSampler:
     class_power: float = 0.5
     background: int = 0
     ignore_ids: Sequence[int] = ()
+    pixels: ClassPixels = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        self.pixels = ClassPixels(self.background)
         self.counts = np.asarray(self.counts, dtype=np.int64)
         n, num_classes = self.counts.shape
         if n == 0:
@@ -121,18 +176,25 @@ def _pad_to(image: np.ndarray, labels: np.ndarray, size: int, ignore_index: int)
 
 
 def crop_origin(
-    labels: np.ndarray, size: int, rng: np.random.Generator, centre_class: int = -1
+    labels: np.ndarray, size: int, rng: np.random.Generator, centre_class: int = -1,
+    positions: np.ndarray | None = None, width: int | None = None,
 ) -> tuple[int, int]:
-    """Top-left of a size x size crop: random, or centred on a random pixel of ``centre_class``."""
+    """Top-left of a size x size crop: random, or centred on a random pixel of ``centre_class``.
+
+    ``positions``: that class's flat pixel positions, row-major, in an array ``width`` wide
+    (``ClassPixels``, on the mask before padding); found by scanning ``labels`` when not given.
+    """
     h, w = labels.shape
     if centre_class >= 0:
-        ys, xs = np.nonzero(labels == centre_class)
-        if ys.size:
-            k = int(rng.integers(ys.size))
+        if positions is None:
+            positions, width = np.flatnonzero(labels.reshape(-1) == centre_class), w
+        if positions.size:
+            k = int(rng.integers(positions.size))
+            y, x = divmod(int(positions[k]), width or w)
             # jitter so the rare pixel is not always at the exact centre
             jy, jx = rng.integers(-size // 4, size // 4 + 1, size=2)
-            y0 = int(ys[k]) - size // 2 + int(jy)
-            x0 = int(xs[k]) - size // 2 + int(jx)
+            y0 = y - size // 2 + int(jy)
+            x0 = x - size // 2 + int(jx)
             return int(np.clip(y0, 0, h - size)), int(np.clip(x0, 0, w - size))
     return int(rng.integers(0, h - size + 1)), int(rng.integers(0, w - size + 1))
 
@@ -163,10 +225,13 @@ def make_sample(
     rng = sample_rng(seed, index)
     i, c = sampler.draw(rng)
     image, labels = load(i)
+    # before padding: the loader's own array, so the index holds from one crop to the next
+    positions = sampler.pixels.positions(i, labels, c) if c >= 0 else None
+    width = labels.shape[1]
     if image.ndim == 2:
         image = image[..., None]
     image, labels = _pad_to(image, labels, crop, ignore_index)
-    y0, x0 = crop_origin(labels, crop, rng, c)
+    y0, x0 = crop_origin(labels, crop, rng, c, positions, width)
     image = image[y0 : y0 + crop, x0 : x0 + crop]
     labels = labels[y0 : y0 + crop, x0 : x0 + crop]
     if flip_rotate:
