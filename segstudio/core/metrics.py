@@ -83,6 +83,12 @@ def edge_confusion(
     return confusion_matrix(np.asarray(y_true)[near], np.asarray(y_pred)[near], num_classes, ignore_index, out)
 
 
+def _ratio(num: np.ndarray, denom: np.ndarray) -> np.ndarray:
+    """num / denom per class, NaN where denom is 0 (a class that counts nowhere)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(denom > 0, num / np.where(denom > 0, denom, 1), np.nan)
+
+
 def _errors(cm: np.ndarray) -> np.ndarray:
     """FP + FN per class."""
     cm = np.asarray(cm, dtype=np.float64)
@@ -91,43 +97,31 @@ def _errors(cm: np.ndarray) -> np.ndarray:
 
 def edge_error_share(cm: np.ndarray, edge_cm: np.ndarray) -> np.ndarray:
     """Per class: the share of its errors (FP + FN) within the edge tolerance; NaN without errors."""
-    errors, at_edge = _errors(cm), _errors(edge_cm)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(errors > 0, at_edge / np.where(errors > 0, errors, 1), np.nan)
+    return _ratio(_errors(edge_cm), _errors(cm))
 
 
 def edge_tolerant_iou(cm: np.ndarray, edge_cm: np.ndarray) -> np.ndarray:
     """Per class IoU with the errors near a truth edge forgiven: TP / (TP + FP + FN - those)."""
     tp = np.diag(np.asarray(cm, dtype=np.float64))
-    denom = tp + _errors(cm) - _errors(edge_cm)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(denom > 0, tp / np.where(denom > 0, denom, 1), np.nan)
+    return _ratio(tp, tp + _errors(cm) - _errors(edge_cm))
 
 
 def per_class_iou(cm: np.ndarray) -> np.ndarray:
     """TP / (TP + FP + FN) per class; NaN where a class is absent from truth and prediction."""
-    cm = np.asarray(cm, dtype=np.float64)
-    tp = np.diag(cm)
-    denom = cm.sum(0) + cm.sum(1) - tp
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(denom > 0, tp / np.where(denom > 0, denom, 1), np.nan)
+    tp = np.diag(np.asarray(cm, dtype=np.float64))
+    return _ratio(tp, tp + _errors(cm))
 
 
 def per_class_dice(cm: np.ndarray) -> np.ndarray:
     """2TP / (2TP + FP + FN) per class; NaN where a class is absent from truth and prediction."""
     cm = np.asarray(cm, dtype=np.float64)
-    tp = np.diag(cm)
-    denom = cm.sum(0) + cm.sum(1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(denom > 0, 2 * tp / np.where(denom > 0, denom, 1), np.nan)
+    return _ratio(2 * np.diag(cm), cm.sum(0) + cm.sum(1))
 
 
 def per_class_recall(cm: np.ndarray) -> np.ndarray:
     """TP / truth pixels per class; NaN for classes absent from truth."""
     cm = np.asarray(cm, dtype=np.float64)
-    support = cm.sum(1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(support > 0, np.diag(cm) / np.where(support > 0, support, 1), np.nan)
+    return _ratio(np.diag(cm), cm.sum(1))
 
 
 def foreground_miou(
