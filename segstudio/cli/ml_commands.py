@@ -20,7 +20,7 @@ from segstudio.cli.arguments import (
     weight_strength,
 )
 from segstudio.core.errors import SegstudioError
-from segstudio.ml.config import LOSS_PARTS
+from segstudio.ml.config import AUGMENT_PARTS, DEFAULT_AUGMENT, LOSS_PARTS, augment_parts
 
 #: train/plan options that override one choice of the plan: (flag, config key, type, help)
 RECIPE_OPTIONS = (
@@ -75,6 +75,9 @@ def register(sub) -> None:
     t.add_argument("--self-correct", dest="self_correct", action="store_true", default=None,
                    help="soften the class weighting on a background-flood alarm, strengthen it on a "
                    "foreground collapse in two epochs running")
+    t.add_argument("--augment", type=_augment_spec, default=None, metavar="A",
+                   help=f"'+'-joined {', '.join(AUGMENT_PARTS)}, or none (default: {DEFAULT_AUGMENT}). "
+                   + "; ".join(f"{k}: {v}" for k, v in AUGMENT_PARTS.items()))
     t.add_argument("--seed", type=int, default=None, metavar="N")
     t.add_argument("--resume", type=int, default=None, metavar="RUN", help="continue a run from its checkpoint")
     t.add_argument("--init-from", default=None, metavar="RUN|MODEL",
@@ -207,7 +210,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from segstudio.store.project import Project
 
     project = Project.open(args.project)
-    keys = [key for _, key, *_ in RECIPE_OPTIONS] + ["weights", "epochs", "self_correct", "seed",
+    keys = [key for _, key, *_ in RECIPE_OPTIONS] + ["weights", "epochs", "self_correct", "augment", "seed",
                                                      "resume", "init_from", "out"]
     config = {k: getattr(args, k) for k in keys if getattr(args, k) is not None}
     cancel = threading.Event()
@@ -272,6 +275,13 @@ def _train_worker(project, config, progress, cancel, role) -> int:
 
 
 # --------------------------------------------------------------------------- predict / evaluate / export
+def _augment_spec(text: str) -> str:
+    try:
+        return "+".join(sorted(augment_parts(text), key=list(AUGMENT_PARTS).index)) or "none"
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 def _tta_option(parser: argparse.ArgumentParser) -> None:
     from segstudio.ml.tta import TTA_VIEWS
 

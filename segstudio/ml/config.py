@@ -32,6 +32,29 @@ DEFAULT_WEIGHT_SCHEME = WEIGHT_SCHEME
 DEFAULT_WEIGHT_CLIP = WEIGHT_CLIP
 LR_SCHEDULES = ("cosine", "constant")
 
+#: augmentation part -> what it does to a training crop (CLI help, README); join with '+'.
+#: Probabilities and ranges are nnU-Net's (Isensee et al. 2021), on each crop's own pixel range.
+AUGMENT_PARTS: dict[str, str] = {
+    "flips": "random mirrors and 90-degree turns, image and mask together",
+    "intensity": "brightness and contrast x0.75-1.25 (15% of crops each), gamma 0.7-1.5 (30%), "
+                 "Gaussian noise (10%); the mask is untouched",
+    "scale": "zoom 0.7-1.4 (20% of crops): a larger or smaller window resized to the crop",
+}
+#: the default: what every earlier benchmark table trained with
+DEFAULT_AUGMENT = "flips"
+
+
+def augment_parts(spec: str) -> frozenset[str]:
+    """The parts of an augmentation spec like ``"flips+intensity"``; ``"none"`` is no part."""
+    parts = frozenset(p.strip().lower() for p in str(spec).split("+") if p.strip())
+    if parts == {"none"}:
+        return frozenset()
+    unknown = parts - set(AUGMENT_PARTS)
+    if unknown or not parts:
+        raise ValueError(f"unknown augmentation {spec!r}: join {', '.join(AUGMENT_PARTS)} with '+', "
+                         "or 'none'")
+    return parts
+
 
 @dataclass
 class TrainConfig:
@@ -64,6 +87,7 @@ class TrainConfig:
     mixed_precision: str = "auto"  # "auto": only when a GPU is present
     jit_compile: bool | str = False
     prior_init: bool = True  # start the logits at the (weighted) class priors
+    augment: str = DEFAULT_AUGMENT  # AUGMENT_PARTS joined with '+', or "none"
 
     def to_dict(self) -> dict:
         return asdict(self)

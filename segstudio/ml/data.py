@@ -2,7 +2,7 @@
 
 Decoding goes through a loader callable supplied by the services layer (so every
 mask format the io layer reads works here); cropping, rare-class centring and
-flips/rotations are ``sampling.make_sample``. Labels stay sparse integers
+augmentation are ``sampling.make_sample``. Labels stay sparse integers
 (uint8 for up to 255 classes) all the way into the loss -- never one-hot:
 a 16x256x256 batch of uint8 labels is 1 MiB, the same batch one-hot float32
 over 32 classes is 128 MiB.
@@ -15,6 +15,7 @@ from collections.abc import Callable
 import numpy as np
 import tensorflow as tf
 
+from segstudio.ml.config import DEFAULT_AUGMENT, augment_parts
 from segstudio.ml.sampling import CropSampler, Loader, make_sample
 
 
@@ -38,7 +39,7 @@ def training_dataset(
     seed: int = 0,
     ignore_index: int | None = None,
     start: int = 0,
-    flip_rotate: bool = True,
+    augment: str = DEFAULT_AUGMENT,
     parallel: int | None = None,
     load_weights: Callable[[int], np.ndarray | None] | None = None,
 ) -> tf.data.Dataset:
@@ -47,9 +48,10 @@ def training_dataset(
     Sample k is a pure function of (seed, k); ``start`` skips the first samples, so a
     resumed run continues the same sequence. With ``load_weights`` (image index -> (H,W)
     per-pixel weights, or None for all ones) batches are (image, labels, (B,S,S) float32
-    weights), cropped and flipped together with the image; the losses take them as
+    weights), cropped, zoomed and flipped with the image (never intensity-changed); the losses take them as
     ``sample_weight`` (how corrected pixels are weighted up).
     """
+    augment_parts(augment)  # an unknown name fails here, not in the first batch
     ign = default_ignore_index(num_classes) if ignore_index is None else ignore_index
     ldt = label_dtype(num_classes)
 
@@ -63,9 +65,9 @@ def training_dataset(
 
     def one(k):
         if load_weights is None:
-            image, labels = make_sample(load, sampler, int(k), seed, crop, ign, flip_rotate)
+            image, labels = make_sample(load, sampler, int(k), seed, crop, ign, augment)
         else:
-            stacked, labels = make_sample(with_weights, sampler, int(k), seed, crop, ign, flip_rotate)
+            stacked, labels = make_sample(with_weights, sampler, int(k), seed, crop, ign, augment, 1)
             image, weights = stacked[..., :-1], np.ascontiguousarray(stacked[..., -1])
         if image.shape[-1] != channels:
             image = _match_channels(image, channels)

@@ -24,6 +24,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from segstudio.ml.augment import intensity, resize_crop, zoom_window
+from segstudio.ml.config import DEFAULT_AUGMENT, augment_parts
+
 Loader = Callable[[int], tuple[np.ndarray, np.ndarray]]
 
 
@@ -219,9 +222,15 @@ def make_sample(
     seed: int,
     crop: int,
     ignore_index: int,
-    flip_rotate: bool = True,
+    augment_spec: str = DEFAULT_AUGMENT,
+    extra_channels: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """One (image float32 (S,S,ch), labels (S,S)) training crop for sample ``index``."""
+    """One (image float32 (S,S,ch), labels (S,S)) training crop for sample ``index``.
+
+    ``augment_spec``: ``config.AUGMENT_PARTS`` joined with '+', or "none". The last
+    ``extra_channels`` channels (per-pixel loss weights) move with the image but keep their values.
+    """
+    parts = augment_parts(augment_spec)
     rng = sample_rng(seed, index)
     i, c = sampler.draw(rng)
     image, labels = load(i)
@@ -230,10 +239,17 @@ def make_sample(
     width = labels.shape[1]
     if image.ndim == 2:
         image = image[..., None]
-    image, labels = _pad_to(image, labels, crop, ignore_index)
-    y0, x0 = crop_origin(labels, crop, rng, c, positions, width)
-    image = image[y0 : y0 + crop, x0 : x0 + crop]
-    labels = labels[y0 : y0 + crop, x0 : x0 + crop]
-    if flip_rotate:
+    side = crop
+    if "scale" in parts:  # zoom out no further than the image (padding adds no context)
+        side = zoom_window(crop, rng, max(crop, min(labels.shape)))
+    image, labels = _pad_to(image, labels, side, ignore_index)
+    y0, x0 = crop_origin(labels, side, rng, c, positions, width)
+    image = image[y0 : y0 + side, x0 : x0 + side]
+    labels = labels[y0 : y0 + side, x0 : x0 + side]
+    image, labels = resize_crop(image, labels, crop)
+    if "flips" in parts:
         image, labels = augment(image, labels, rng)
+    if "intensity" in parts:
+        pixels = image.shape[-1] - extra_channels
+        image = np.concatenate([intensity(image[..., :pixels], rng), image[..., pixels:]], axis=-1)
     return np.ascontiguousarray(image, dtype=np.float32), np.ascontiguousarray(labels)

@@ -473,6 +473,7 @@ class Trainer:
             d.load_train, sampler, crop=c.crop, batch=c.batch, channels=d.channels,
             num_classes=d.num_classes, seed=c.seed, ignore_index=self.ignore_index,
             start=start_epoch * c.steps_per_epoch * c.batch, load_weights=d.load_weights,
+            augment=c.augment,
         )
         if start_epoch >= c.epochs:
             return TrainResult("finished", "nothing to do: the checkpoint already has every epoch",
@@ -480,7 +481,8 @@ class Trainer:
         length = (f"for {c.minutes:g} minutes (at most {c.epochs - start_epoch} epochs)" if c.minutes
                   else f"{c.epochs - start_epoch} epochs")
         self.callbacks.on_message(
-            f"training {length} x {c.steps_per_epoch} steps, batch {c.batch}, crop {c.crop}, loss {c.loss}"
+            f"training {length} x {c.steps_per_epoch} steps, batch {c.batch}, crop {c.crop}, loss {c.loss}, "
+            f"augment {c.augment}"
         )
         if strategy is not None:
             build_from_spec(self.model, ds.element_spec)

@@ -172,11 +172,13 @@ def test_resume_and_fine_tune_make_child_runs(trained, capsys):
     project, src, out, tmp = trained
     first = project.runs()[0].id
     assert main(["train", str(project.root), *TINY, "--epochs", "3", "--resume", str(first)]) == 0
-    assert main(["train", str(project.root), *TINY, "--epochs", "1", "--init-from", str(first)]) == 0
+    assert main(["train", str(project.root), *TINY, "--epochs", "1", "--init-from", str(first),
+                 "--augment", "scale+intensity+flips"]) == 0
     runs = project.runs()
     resumed, tuned = runs[-2], runs[-1]
     assert resumed.parent_run_id == first and [e.epoch for e in project.epochs(resumed.id)] == [3]
     assert tuned.parent_run_id == first and tuned.status == "finished"
+    assert resumed.config["augment"] == "flips" and tuned.config["augment"] == "flips+intensity+scale"
     text = capsys.readouterr().out
     assert "foreground mIoU" in text and "pixel accuracy" in text
 
@@ -186,6 +188,10 @@ def test_user_errors_are_one_line(tmp_path, capsys):
     assert main(["predict", str(tmp_path / "none.keras"), str(tmp_path), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 2
+    with pytest.raises(SystemExit):
+        main(["train", str(tmp_path), "--augment", "flips+blur"])
+    err = capsys.readouterr().err
+    assert "unknown augmentation 'flips+blur'" in err and "Traceback" not in err
 
 
 def test_export_onnx_predicts_like_keras(trained, capsys):

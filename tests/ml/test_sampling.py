@@ -78,7 +78,7 @@ def test_make_sample_is_a_pure_function_of_seed_and_index():
 def test_small_images_are_padded_with_ignore():
     data = [(np.full((10, 12), 9, np.uint8), np.ones((10, 12), np.uint8))]
     s = CropSampler(np.array([[0, 120]]))
-    im, lab = make_sample(data.__getitem__, s, 0, 0, 16, 255, flip_rotate=False)
+    im, lab = make_sample(data.__getitem__, s, 0, 0, 16, 255, augment_spec="none")
     assert im.shape == (16, 16, 1)
     assert (lab == 255).sum() == 16 * 16 - 120 and (lab == 1).sum() == 120
 
