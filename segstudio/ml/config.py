@@ -42,6 +42,13 @@ AUGMENT_PARTS: dict[str, str] = {
 }
 #: the default: what every earlier benchmark table trained with
 DEFAULT_AUGMENT = "flips"
+#: the combinations offered in lists (the panel's menu): spec -> its menu text
+AUGMENT_CHOICES: dict[str, str] = {
+    "flips": "flips and turns",
+    "flips+intensity": "flips, turns, intensity",
+    "flips+intensity+scale": "flips, turns, intensity, zoom",
+    "none": "none",
+}
 
 
 def augment_parts(spec: str) -> frozenset[str]:

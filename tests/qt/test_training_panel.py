@@ -320,6 +320,12 @@ def test_the_panel_starts_at_the_plan_and_sends_only_what_the_user_changed(qtbot
     panel.set_plan(plan)
     panel.set_config(lr=0.02, rare_fraction=0.25)
     assert panel.config() == {"lr": 0.02, "rare_fraction": 0.25, "minutes": planned["minutes"]}
+    # augmentation is not a plan choice: sent only when it is not the default
+    panel.set_config(augment="flips+intensity+scale")
+    assert panel.config()["augment"] == "flips+intensity+scale"
+    assert panel.augment_combo.currentText() == "flips, turns, intensity, zoom"
+    panel.set_config(augment="flips")
+    assert "augment" not in panel.config()
     assert "yours (the plan: " in panel.reasons["lr"].text()
     assert panel.reasons["rare_fraction"].text().startswith("yours (the plan: ")  # its row names it already
     assert "yours" not in panel.reasons["loss"].text()

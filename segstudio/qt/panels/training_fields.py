@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping
 from PySide6 import QtCore, QtWidgets
 
 from segstudio.core import alarm_advice
+from segstudio.ml.config import AUGMENT_CHOICES, AUGMENT_PARTS, DEFAULT_AUGMENT
 
 #: form row label per setting (config keys where the row holds one)
 FIELD_LABELS: dict[str, str] = {
@@ -22,13 +23,14 @@ FIELD_LABELS: dict[str, str] = {
     "loss": "Loss",
     "clip": "Weight clip",
     "rare_fraction": "Rare-class crops",
+    "augment": "Augmentation",
     "schedule": "Schedule",
     "lr": "Learning rate",
     "validation": "Validation",
     "device": "Device",
 }
 #: the rows under the closed 'Advanced' section
-ADVANCED = ("correction_weight", "size", "loss", "clip", "rare_fraction", "schedule", "lr", "validation", "device")
+ADVANCED = ("correction_weight", "size", "loss", "clip", "rare_fraction", "augment", "schedule", "lr", "validation", "device")
 PANEL = "the Training panel"
 #: the plan choices each form row holds; its reason line explains them
 PLAN_ROWS: dict[str, tuple[str, ...]] = {
@@ -89,6 +91,16 @@ def fraction_spin(hi: float, value: float, tooltip: str) -> QtWidgets.QDoubleSpi
     s.setValue(value)
     s.setToolTip(tooltip)
     return s
+
+
+def augment_combo() -> QtWidgets.QComboBox:
+    """The augmentation menu: each item's data is its spec (``ml.config.AUGMENT_CHOICES``)."""
+    combo = QtWidgets.QComboBox()
+    for spec, text in AUGMENT_CHOICES.items():
+        combo.addItem(text, spec)
+    combo.setCurrentIndex(combo.findData(DEFAULT_AUGMENT))
+    combo.setToolTip("\n".join(f"{part}: {what}" for part, what in AUGMENT_PARTS.items()))
+    return combo
 
 
 def spin(lo: int, hi: int, value: int, step: int = 1, suffix: str = "") -> QtWidgets.QSpinBox:

@@ -22,11 +22,13 @@ from segstudio.core.classes import ClassTable
 from segstudio.core.plan import CHOSEN_SCHEME_STRENGTH, MAX_STRENGTH
 from segstudio.core.text import counted
 from segstudio.core.weights import SCHEMES
+from segstudio.ml.config import DEFAULT_AUGMENT
 from segstudio.qt.learning_session import ModelState, TrainRequest
 from segstudio.qt.panels.training_fields import (
     FIELD_LABELS,
     Collapsible,
     StatusLine,
+    augment_combo,
     form_layout,
     fraction_spin,
     row_reasons,
@@ -173,6 +175,8 @@ class TrainingPanel(QtWidgets.QWidget):
         self.rare_spin = fraction_spin(1.0, DEFAULTS_ALL["rare_fraction"],
                                        "Share of the training crops centred on a pixel of a rare class.")
         self._row(adv, "rare_fraction", L["rare_fraction"], self.rare_spin)
+        self.augment_combo = augment_combo()
+        adv.addRow(L["augment"], self.augment_combo)
         self.epochs_spin = spin(1, 100000, DEFAULTS["epochs"])
         self.steps_spin = spin(1, 100000, DEFAULTS["steps_per_epoch"])
         self.batch_spin = spin(1, 1024, DEFAULTS["batch"])
@@ -470,6 +474,8 @@ class TrainingPanel(QtWidgets.QWidget):
             cfg["epochs"] = self.epochs_spin.value()
         else:
             cfg["minutes"] = float(self.minutes_spin.value())
+        if self.augment_combo.currentData() != DEFAULT_AUGMENT:
+            cfg["augment"] = self.augment_combo.currentData()
         kind, _, run = (self.start_combo.currentData() or "new").partition(":")
         run_id = int(run) if run else None
         if kind == "finetune":
@@ -480,10 +486,8 @@ class TrainingPanel(QtWidgets.QWidget):
 
     def set_config(self, **values) -> None:
         """Set form fields by config key (tests, benchmarks, presets)."""
-        spins = {"filters": self.filters_spin, "depth": self.depth_spin, "epochs": self.epochs_spin,
-                 "steps_per_epoch": self.steps_spin, "batch": self.batch_spin, "crop": self.crop_spin,
-                 "lr": self.lr_spin, "clip": self.clip_spin, "minutes": self.minutes_spin,
-                 "rare_fraction": self.rare_spin, "weight_strength": self.strength_spin}
+        spins = {k: w for k, w in self._plan_fields().items() if isinstance(w, QtWidgets.QAbstractSpinBox)}
+        spins["epochs"] = self.epochs_spin
         for k, v in values.items():
             if k == "epochs":
                 self.fixed_epochs.setChecked(True)
@@ -495,6 +499,8 @@ class TrainingPanel(QtWidgets.QWidget):
                 self.scheme_combo.setCurrentText(v)
             elif k == "correction_weight":
                 self.correction_spin.setValue(v)
+            elif k == "augment":
+                self.augment_combo.setCurrentIndex(self.augment_combo.findData(v))
             elif k == "start":
                 i = self.start_combo.findData(v)
                 if i < 0:
