@@ -20,7 +20,7 @@ from segstudio.cli.arguments import (
     weight_strength,
 )
 from segstudio.core.errors import SegstudioError
-from segstudio.ml.config import AUGMENT_PARTS, DEFAULT_AUGMENT, LOSS_PARTS, augment_parts
+from segstudio.ml.config import AUGMENT_PARTS, DEFAULT_AUGMENT, LOSS_PARTS, canonical_augment
 
 #: train/plan options that override one choice of the plan: (flag, config key, type, help)
 RECIPE_OPTIONS = (
@@ -277,7 +277,7 @@ def _train_worker(project, config, progress, cancel, role) -> int:
 # --------------------------------------------------------------------------- predict / evaluate / export
 def _augment_spec(text: str) -> str:
     try:
-        return "+".join(sorted(augment_parts(text), key=list(AUGMENT_PARTS).index)) or "none"
+        return canonical_augment(text)
     except ValueError as e:
         raise argparse.ArgumentTypeError(str(e)) from None
 

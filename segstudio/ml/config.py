@@ -8,6 +8,7 @@ texts, ``services.training`` and the training panel read the same values from he
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
+from functools import lru_cache
 
 from segstudio.core.plan import LOSS, LR, WEIGHT_CLIP, WEIGHT_SCHEME
 
@@ -51,6 +52,7 @@ AUGMENT_CHOICES: dict[str, str] = {
 }
 
 
+@lru_cache(maxsize=64)  # make_sample asks once per crop
 def augment_parts(spec: str) -> frozenset[str]:
     """The parts of an augmentation spec like ``"flips+intensity"``; ``"none"`` is no part."""
     parts = frozenset(p.strip().lower() for p in str(spec).split("+") if p.strip())
@@ -61,6 +63,11 @@ def augment_parts(spec: str) -> frozenset[str]:
         raise ValueError(f"unknown augmentation {spec!r}: join {', '.join(AUGMENT_PARTS)} with '+', "
                          "or 'none'")
     return parts
+
+
+def canonical_augment(spec: str) -> str:
+    """The spec with its parts in AUGMENT_PARTS' order (``"scale+flips"`` -> ``"flips+scale"``)."""
+    return "+".join(p for p in AUGMENT_PARTS if p in augment_parts(spec)) or "none"
 
 
 @dataclass
