@@ -326,6 +326,9 @@ def test_the_panel_starts_at_the_plan_and_sends_only_what_the_user_changed(qtbot
     assert panel.augment_combo.currentText() == "flips, turns, intensity, zoom"
     panel.set_config(augment="flips")
     assert "augment" not in panel.config()
+    with pytest.raises(ValueError, match="no augmentation option 'flips\\+blur'"):
+        panel.set_config(augment="flips+blur")  # an unknown spec raises; the menu keeps its choice
+    assert panel.augment_combo.currentData() == "flips"
     assert "yours (the plan: " in panel.reasons["lr"].text()
     assert panel.reasons["rare_fraction"].text().startswith("yours (the plan: ")  # its row names it already
     assert "yours" not in panel.reasons["loss"].text()

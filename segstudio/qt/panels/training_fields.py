@@ -82,15 +82,32 @@ def form_layout() -> QtWidgets.QFormLayout:
     return form
 
 
+def float_spin(lo: float, hi: float, value: float, *, decimals: int = 2, step: float | None = None,
+               suffix: str = "", tooltip: str = "") -> QtWidgets.QDoubleSpinBox:
+    s = QtWidgets.QDoubleSpinBox()
+    s.setDecimals(decimals)  # before the range and value, which it rounds
+    s.setRange(lo, hi)
+    if step is not None:
+        s.setSingleStep(step)
+    s.setValue(value)
+    if suffix:
+        s.setSuffix(suffix)
+    if tooltip:
+        s.setToolTip(tooltip)
+    return s
+
+
 def fraction_spin(hi: float, value: float, tooltip: str) -> QtWidgets.QDoubleSpinBox:
     """0 .. ``hi`` in steps of 0.05, two decimals."""
-    s = QtWidgets.QDoubleSpinBox()
-    s.setRange(0.0, hi)
-    s.setSingleStep(0.05)
-    s.setDecimals(2)
-    s.setValue(value)
-    s.setToolTip(tooltip)
-    return s
+    return float_spin(0.0, hi, value, step=0.05, tooltip=tooltip)
+
+
+def select_data(combo: QtWidgets.QComboBox, value, what: str) -> None:
+    """Select the item whose data is ``value``; an unknown value raises instead of blanking the menu."""
+    i = combo.findData(value)
+    if i < 0:
+        raise ValueError(f"no {what} option {value!r}")
+    combo.setCurrentIndex(i)
 
 
 def augment_combo() -> QtWidgets.QComboBox:

@@ -29,9 +29,11 @@ from segstudio.qt.panels.training_fields import (
     Collapsible,
     StatusLine,
     augment_combo,
+    float_spin,
     form_layout,
     fraction_spin,
     row_reasons,
+    select_data,
     spin,
     window_alarm,
 )
@@ -134,11 +136,7 @@ class TrainingPanel(QtWidgets.QWidget):
         self.weights_note.setStyleSheet(SMALL_HINT_STYLE)
         form.addRow(self.weights_plot)
         form.addRow(self.weights_note)
-        self.minutes_spin = QtWidgets.QDoubleSpinBox()
-        self.minutes_spin.setRange(0.1, 10000)
-        self.minutes_spin.setDecimals(1)
-        self.minutes_spin.setSuffix(" min")
-        self.minutes_spin.setValue(10.0)
+        self.minutes_spin = float_spin(0.1, 10000, 10.0, decimals=1, suffix=" min")
         self.fixed_epochs = QtWidgets.QCheckBox("exact epochs")
         self.fixed_epochs.setToolTip("Train epochs x steps/epoch (Advanced), however long it takes, "
                                      "instead of a time budget.")
@@ -148,11 +146,8 @@ class TrainingPanel(QtWidgets.QWidget):
         self._row(form, "minutes", L["minutes"], budget_row)
 
         adv = form_layout()
-        self.correction_spin = QtWidgets.QDoubleSpinBox()
-        self.correction_spin.setRange(1.0, 100.0)
-        self.correction_spin.setValue(corrections.DEFAULT_WEIGHT)
-        self.correction_spin.setSuffix(" ×")
-        self.correction_spin.setToolTip("Loss weight of pixels you corrected since the last run.")
+        self.correction_spin = float_spin(1.0, 100.0, corrections.DEFAULT_WEIGHT, suffix=" ×",
+                                          tooltip="Loss weight of pixels you corrected since the last run.")
         adv.addRow(L["correction_weight"], self.correction_spin)
         size_row = QtWidgets.QHBoxLayout()
         size_row.addWidget(self.filters_spin)
@@ -164,10 +159,8 @@ class TrainingPanel(QtWidgets.QWidget):
         self.loss_combo.addItems(LOSSES)
         self.loss_combo.setCurrentText(DEFAULTS["loss"])
         self._row(adv, "loss", L["loss"], self.loss_combo)
-        self.clip_spin = QtWidgets.QDoubleSpinBox()
-        self.clip_spin.setRange(1, 1e6)
-        self.clip_spin.setValue(training_setup.DEFAULT_CLIP)
-        self.clip_spin.setToolTip("Cap each weight at this multiple of the smallest weight.")
+        self.clip_spin = float_spin(1, 1e6, training_setup.DEFAULT_CLIP,
+                                    tooltip="Cap each weight at this multiple of the smallest weight.")
         adv.addRow(L["clip"], self.clip_spin)
         self.scheme_combo.currentIndexChanged.connect(self.request_weights)
         self.clip_spin.valueChanged.connect(self.request_weights)
@@ -181,11 +174,7 @@ class TrainingPanel(QtWidgets.QWidget):
         self.steps_spin = spin(1, 100000, DEFAULTS["steps_per_epoch"])
         self.batch_spin = spin(1, 1024, DEFAULTS["batch"])
         self.crop_spin = spin(16, 4096, DEFAULTS["crop"], 16, " px")
-        self.lr_spin = QtWidgets.QDoubleSpinBox()
-        self.lr_spin.setDecimals(5)
-        self.lr_spin.setRange(1e-5, 1.0)
-        self.lr_spin.setSingleStep(1e-4)
-        self.lr_spin.setValue(DEFAULTS["lr"])
+        self.lr_spin = float_spin(1e-5, 1.0, DEFAULTS["lr"], decimals=5, step=1e-4)
         self.fixed_epochs.toggled.connect(self._budget_mode)
         self._budget_mode(False)
         for w in self._plan_fields().values():
@@ -496,16 +485,13 @@ class TrainingPanel(QtWidgets.QWidget):
             elif k == "loss":
                 self.loss_combo.setCurrentText(v)
             elif k == "weights":
-                self.scheme_combo.setCurrentText(v)
+                select_data(self.scheme_combo, v, "weight scheme")
             elif k == "correction_weight":
                 self.correction_spin.setValue(v)
             elif k == "augment":
-                self.augment_combo.setCurrentIndex(self.augment_combo.findData(v))
+                select_data(self.augment_combo, v, "augmentation")
             elif k == "start":
-                i = self.start_combo.findData(v)
-                if i < 0:
-                    raise ValueError(f"no start option {v!r}")
-                self.start_combo.setCurrentIndex(i)
+                select_data(self.start_combo, v, "start")
             else:
                 raise KeyError(k)
 
