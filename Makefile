@@ -56,7 +56,7 @@ test: $(STAMP_DEV)
 	QT_QPA_PLATFORM=offscreen TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/python -m pytest
 
 lint: $(STAMP_DEV)
-	$(BIN)/ruff check segstudio tests benchmarks
+	$(BIN)/ruff check segstudio tests benchmarks packaging
 	$(BIN)/lint-imports
 
 # Each benchmark prints ours-vs-baseline ratios measured side by side in one run.
